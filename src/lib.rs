@@ -1,4 +1,20 @@
 //! loadbuild: a declarative, content-addressed build graph for load-testing Apache Spark.
 //!
-//! The code map in miniature (see `docs/ARCHITECTURE.md` for the long form):
+//! The pipeline of values: `Loadfile.toml` → [`loadfile::Loadfile`] → cells ([`matrix`]) →
+//! [`graph::Graph`] (with [`rules`]) → [`plan::Plan`] → [`exec`] (through a [`backend`]) →
+//! outcomes. See `docs/ARCHITECTURE.md` for the code map and invariants.
+
+pub mod actions; // built-in actions (summary) that write into a node's output like a command
+pub mod backend; // trait Backend and the local backend
 pub mod cli; // clap types and one small function per subcommand
+pub mod diag; // diagnostics with file, line, column and a hint
+pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation, progress
+pub mod graph; // rules instantiated over the selected cells
+pub mod hash; // Digest (blake3) and node keys
+pub mod loadfile; // Loadfile.toml: parse and validate
+pub mod matrix; // dimensions, cells, ids, selectors
+pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
+pub mod rules; // rules/*.toml → node kinds
+pub mod schedule; // ready queue and resource pool (pure)
+pub mod store; // content-addressed objects, trees, the action index, the stat cache, the lock
+pub mod template; // minijinja templates in rules

@@ -1,0 +1,488 @@
+//! The executor: runs a plan's stale nodes under the scheduler, recording each success.
+//!
+//! Theory of operation. The main thread owns the index, the journal and the scheduler; worker
+//! threads run one node each (a backend command or a built-in action) and ingest its output
+//! into the store. When a node's dependencies are done, its key is computed from their actual
+//! output digests: if that key is already in the index the node is fresh after all (early
+//! cutoff) and does not run. A success is appended to the journal before anything depends on
+//! it; a failure is never recorded as a success, and a transient failure is retried first.
+//! Ctrl-C stops scheduling, stops running commands, and leaves no partial output behind.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use minijinja::Value;
+
+use crate::actions::{self, DepOutcome, SkippedCell, SummaryInput};
+use crate::backend::{Backend, CommandJob, Exit};
+use crate::graph::{NodeIx, SkipReason};
+use crate::hash::Digest;
+use crate::plan::{self, Ctx, Plan, State};
+use crate::rules::{Action, OnFailure, PerDim};
+use crate::schedule::{Budget, Need, Pool, Waiting, pick};
+use crate::store::objects;
+use crate::store::{Index, Journal, OutputRecord, Record, Status, StoreError, Tree, remove_tree};
+
+/// How to execute.
+#[derive(Debug, Clone)]
+pub struct ExecConfig {
+    pub budget: Budget,
+    pub keep_going: bool,
+    pub progress: bool,
+}
+
+/// What happened to one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Fresh when planned.
+    Fresh,
+    /// Stale when planned, but its dependencies rebuilt to the same outputs.
+    Cutoff,
+    Built {
+        ms: u64,
+        status: Status,
+        attempts: u32,
+    },
+    Failed {
+        error: String,
+        log: Option<PathBuf>,
+    },
+    Skipped(SkipReason),
+    /// Not run because a dependency failed.
+    Blocked {
+        dep: String,
+    },
+    /// Not run (or stopped) because the build was interrupted or stopped at a failure.
+    NotRun,
+}
+
+/// The result of executing a plan.
+#[derive(Debug)]
+pub struct Executed {
+    pub outcomes: HashMap<NodeIx, Outcome>,
+    pub outputs: HashMap<NodeIx, Digest>,
+    pub interrupted: bool,
+}
+
+impl Executed {
+    pub fn failed(&self) -> usize {
+        self.outcomes
+            .values()
+            .filter(|o| matches!(o, Outcome::Failed { .. } | Outcome::Built { status: Status::Failed, .. } | Outcome::Blocked { .. }))
+            .count()
+    }
+}
+
+enum Work {
+    Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
+    Summary(SummaryInput),
+}
+
+struct Done {
+    node: NodeIx,
+    result: Result<(Tree, Status, u32), (String, Option<PathBuf>)>,
+    ms: u64,
+}
+
+/// A file name for a node's log.
+fn log_name(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect::<String>() + ".log"
+}
+
+fn tail(path: &PathBuf, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Runs one node's work in a worker thread: attempts, retries, ingestion.
+fn perform(
+    ctx_layout: &crate::store::Layout,
+    backend: &dyn Backend,
+    work: Work,
+    out: PathBuf,
+    cancel: &AtomicBool,
+) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
+    let fail = |e: String| (e, None);
+    match work {
+        Work::Summary(input) => {
+            std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
+            actions::summary(&input, &out).map_err(|e| fail(format!("writing the summary: {e}")))?;
+            let tree = objects::ingest(ctx_layout, &out).map_err(|e| fail(e.to_string()))?;
+            Ok((tree, Status::Ok, 1))
+        }
+        Work::Command { job, retries, transient, on_failure, outputs } => {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let _ = remove_tree(&out);
+                std::fs::create_dir_all(&out).map_err(|e| fail(format!("creating `{}`: {e}", out.display())))?;
+                let exit = backend.run(&job, cancel);
+                let is_transient = match &exit {
+                    Exit::Code(c) => transient.contains(c),
+                    Exit::SpawnFailed { transient, .. } => *transient,
+                    _ => false,
+                };
+                if is_transient && attempt <= retries && !cancel.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200 << (attempt - 1).min(6)));
+                    continue;
+                }
+                let log = Some(job.log.clone());
+                let status = match exit {
+                    Exit::Success => Status::Ok,
+                    Exit::Cancelled => return Err(("interrupted".into(), log)),
+                    Exit::Code(_) | Exit::Signal(_) if on_failure == OnFailure::Record && !is_transient => Status::Failed,
+                    Exit::Code(c) => {
+                        let kind = if is_transient { format!("transient failure, {attempt} attempt(s)") } else { "exit status".into() };
+                        return Err((format!("command failed ({kind} {c})\n{}", tail(&job.log, 15)), log));
+                    }
+                    Exit::Signal(s) => return Err((format!("command killed by signal {s}\n{}", tail(&job.log, 15)), log)),
+                    Exit::TimedOut(t) => return Err((format!("timed out after {}", humantime::format_duration(t)), log)),
+                    Exit::SpawnFailed { error, .. } => return Err((error, log)),
+                };
+                if status == Status::Ok
+                    && let Some(missing) = outputs.iter().find(|o| !out.join(o).exists())
+                {
+                    return Err((format!("the command did not write its declared output `{missing}`"), log));
+                }
+                let tree = objects::ingest(ctx_layout, &out).map_err(|e| (e.to_string(), log.clone()))?;
+                return Ok((tree, status, attempt));
+            }
+        }
+    }
+}
+
+/// Executes the stale nodes of `plan`.
+pub fn execute(
+    ctx: &Ctx,
+    plan: &Plan,
+    index: &mut Index,
+    journal: &mut Journal,
+    backend: &dyn Backend,
+    cfg: &ExecConfig,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Executed, StoreError> {
+    let g = ctx.graph;
+    let dependents = g.dependents();
+    let in_plan: HashMap<NodeIx, ()> = plan.order.iter().map(|&n| (n, ())).collect();
+    let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
+    let mut outputs: HashMap<NodeIx, (Digest, Status)> = HashMap::new();
+    let mut waiting_deps: HashMap<NodeIx, usize> = HashMap::new();
+    let mut ready: Vec<NodeIx> = Vec::new();
+    for &n in &plan.order {
+        match &plan.states[&n] {
+            State::Skipped(s) => {
+                outcomes.insert(n, Outcome::Skipped(s.clone()));
+            }
+            State::Fresh { output, .. } => {
+                outcomes.insert(n, Outcome::Fresh);
+                outputs.insert(n, (*output, Status::Ok));
+            }
+            State::Stale(_) => {
+                let pending = g.nodes[n].deps.iter().filter(|d| !outputs.contains_key(d)).count();
+                if pending == 0 {
+                    ready.push(n);
+                }
+                waiting_deps.insert(n, pending);
+            }
+        }
+    }
+    let to_run = waiting_deps.len() as u64;
+    let bar = progress_bar(cfg.progress, to_run);
+    let mut pool = Pool::new(cfg.budget);
+    let mut queue: Vec<Waiting> = Vec::new();
+    let mut keys: HashMap<NodeIx, (Digest, BTreeMap<String, Digest>)> = HashMap::new();
+    let mut running: HashMap<NodeIx, Need> = HashMap::new();
+    let mut stopping = false;
+    let (tx, rx) = mpsc::channel::<Done>();
+    let tmp_root = ctx.layout.tmp();
+
+    std::thread::scope(|scope| -> Result<(), StoreError> {
+        loop {
+            // Decide each newly ready node: fresh after all (cutoff), or queued to run.
+            while let Some(n) = ready.pop() {
+                if stopping {
+                    outcomes.insert(n, Outcome::NotRun);
+                    continue;
+                }
+                let statics = &plan.statics[&n];
+                let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, outputs[d].0)).collect();
+                let (key, inputs) = plan::key(ctx, n, statics, &dep_outputs);
+                if let State::Fresh { output, .. } = plan::judge(ctx, index, n, key, &inputs) {
+                    outcomes.insert(n, Outcome::Cutoff);
+                    outputs.insert(n, (output, Status::Ok));
+                    bar.inc(1);
+                    release(n, &dependents, &in_plan, &mut waiting_deps, &outputs, &mut ready);
+                    continue;
+                }
+                let rule = &ctx.rules.rules[g.nodes[n].rule];
+                let mutex = rule.resources.mutex.iter().map(|m| render_inline(m, &statics.base)).collect();
+                let need = pool.clamp(Need { cores: rule.resources.cores, memory: rule.resources.memory, mutex });
+                let expected_ms = index.last(&g.nodes[n].id).map_or(0, |l| l.duration_ms);
+                keys.insert(n, (key, inputs));
+                queue.push(Waiting { node: n, expected_ms, need });
+            }
+            if !stopping {
+                for w in pick(&mut queue, &mut pool) {
+                    let n = w.node;
+                    let work = match make_work(ctx, plan, n, &outputs, &tmp_root) {
+                        Ok(work) => work,
+                        Err(e) => {
+                            pool.give(&w.need);
+                            fail_node(n, e, None, &bar, ctx, &mut outcomes);
+                            stopping |= !cfg.keep_going;
+                            block_dependents(n, &dependents, &in_plan, ctx, &mut outcomes, &mut waiting_deps);
+                            continue;
+                        }
+                    };
+                    running.insert(n, w.need);
+                    let tx = tx.clone();
+                    let out = tmp_root.join(format!("{n}")).join("out");
+                    let cancel = Arc::clone(cancel);
+                    let layout = ctx.layout;
+                    scope.spawn(move || {
+                        let t0 = Instant::now();
+                        let result = perform(layout, backend, work, out.clone(), &cancel);
+                        let _ = remove_tree(out.parent().expect("work dirs have a parent"));
+                        let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
+                    });
+                }
+            }
+            if running.is_empty() {
+                for w in queue.drain(..) {
+                    outcomes.entry(w.node).or_insert(Outcome::NotRun);
+                }
+                break;
+            }
+            bar.set_message(format!("running {} · queued {}", running.len(), queue.len()));
+            let done = match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(d) => d,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if cancel.load(Ordering::Relaxed) && !stopping {
+                        stopping = true;
+                        bar.println("loadbuild: interrupted; stopping running commands…");
+                    }
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            };
+            let n = done.node;
+            let need = running.remove(&n).expect("a finished node was running");
+            pool.give(&need);
+            bar.inc(1);
+            match done.result {
+                Ok((tree, status, attempts)) => {
+                    let (key, inputs) = keys.remove(&n).expect("a run node has a key");
+                    let finished_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    let output = OutputRecord { tree: tree.clone(), status, duration_ms: done.ms, finished_unix };
+                    let record = Record::Built { node: g.nodes[n].id.clone(), key, inputs: inputs.into_iter().collect(), output };
+                    journal.append(&record)?;
+                    index.record(record);
+                    if status == Status::Failed {
+                        bar.println(format!(
+                            "failed   {} (recorded as a failed outcome; see `{}`)",
+                            g.nodes[n].id,
+                            log_path(ctx, n).display()
+                        ));
+                    }
+                    outcomes.insert(n, Outcome::Built { ms: done.ms, status, attempts });
+                    outputs.insert(n, (tree.digest, status));
+                    release(n, &dependents, &in_plan, &mut waiting_deps, &outputs, &mut ready);
+                }
+                Err((error, log)) => {
+                    if cancel.load(Ordering::Relaxed) {
+                        outcomes.insert(n, Outcome::NotRun);
+                    } else {
+                        fail_node(n, error, log, &bar, ctx, &mut outcomes);
+                        stopping |= !cfg.keep_going;
+                        block_dependents(n, &dependents, &in_plan, ctx, &mut outcomes, &mut waiting_deps);
+                    }
+                }
+            }
+            if cancel.load(Ordering::Relaxed) {
+                stopping = true;
+            }
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    journal.sync()?;
+    for &n in &plan.order {
+        outcomes.entry(n).or_insert(Outcome::NotRun);
+    }
+    let interrupted = cancel.load(Ordering::Relaxed);
+    Ok(Executed { outcomes, outputs: outputs.into_iter().map(|(n, (d, _))| (n, d)).collect(), interrupted })
+}
+
+fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
+    if !enabled || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(len), indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} done · {msg} · ETA {eta}")
+        .expect("the template is valid")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn log_path(ctx: &Ctx, n: NodeIx) -> PathBuf {
+    ctx.layout.logs().join(log_name(&ctx.graph.nodes[n].id))
+}
+
+fn fail_node(
+    n: NodeIx,
+    error: String,
+    log: Option<PathBuf>,
+    bar: &indicatif::ProgressBar,
+    ctx: &Ctx,
+    outcomes: &mut HashMap<NodeIx, Outcome>,
+) {
+    let id = &ctx.graph.nodes[n].id;
+    let where_ = log.as_ref().map(|l| format!(" (log: `{}`)", l.display())).unwrap_or_default();
+    bar.println(format!("failed   {id}{where_}: {}", error.trim_end()));
+    outcomes.insert(n, Outcome::Failed { error, log });
+}
+
+/// Marks everything downstream of a failed node as blocked.
+fn block_dependents(
+    n: NodeIx,
+    dependents: &[Vec<NodeIx>],
+    in_plan: &HashMap<NodeIx, ()>,
+    ctx: &Ctx,
+    outcomes: &mut HashMap<NodeIx, Outcome>,
+    waiting: &mut HashMap<NodeIx, usize>,
+) {
+    let mut stack = vec![n];
+    while let Some(f) = stack.pop() {
+        for &d in &dependents[f] {
+            if in_plan.contains_key(&d) && !outcomes.contains_key(&d) {
+                outcomes.insert(d, Outcome::Blocked { dep: ctx.graph.nodes[n].id.clone() });
+                waiting.remove(&d);
+                stack.push(d);
+            }
+        }
+    }
+}
+
+/// A node finished: its dependents with nothing left to wait for become ready.
+fn release(
+    n: NodeIx,
+    dependents: &[Vec<NodeIx>],
+    in_plan: &HashMap<NodeIx, ()>,
+    waiting: &mut HashMap<NodeIx, usize>,
+    outputs: &HashMap<NodeIx, (Digest, Status)>,
+    ready: &mut Vec<NodeIx>,
+) {
+    for &d in &dependents[n] {
+        if !in_plan.contains_key(&d) {
+            continue;
+        }
+        if let Some(c) = waiting.get_mut(&d) {
+            *c -= 1;
+            if *c == 0 {
+                waiting.remove(&d);
+                debug_assert!(outputs.contains_key(&n));
+                ready.push(d);
+            }
+        }
+    }
+}
+
+/// Renders a short inline template (a mutex name) against the node's context.
+fn render_inline(text: &str, base: &BTreeMap<String, Value>) -> String {
+    if !text.contains("{{") {
+        return text.to_string();
+    }
+    let env = minijinja::Environment::new();
+    env.render_str(text, Value::from(base.clone())).unwrap_or_else(|_| text.to_string())
+}
+
+/// Prepares what a worker needs to run node `n`.
+fn make_work(
+    ctx: &Ctx,
+    plan: &Plan,
+    n: NodeIx,
+    outputs: &HashMap<NodeIx, (Digest, Status)>,
+    tmp_root: &std::path::Path,
+) -> Result<Work, String> {
+    let g = ctx.graph;
+    let node = &g.nodes[n];
+    let rule = &ctx.rules.rules[node.rule];
+    match &rule.action {
+        Action::Summary => {
+            let deps = node
+                .deps
+                .iter()
+                .map(|d| {
+                    let (digest, status) = outputs[d];
+                    DepOutcome {
+                        node: g.nodes[*d].id.clone(),
+                        status: if status == Status::Ok { "ok" } else { "failed" },
+                        output: digest.to_hex(),
+                    }
+                })
+                .collect();
+            let skipped = node
+                .cells
+                .iter()
+                .filter_map(|&c| {
+                    g.cell_skips[c as usize].as_ref().map(|s| SkippedCell {
+                        cell: ctx.lf.matrix.id(&g.cells[c as usize]).0,
+                        reason: s.reason.clone(),
+                        rule: s.rule.clone(),
+                    })
+                })
+                .collect();
+            Ok(Work::Summary(SummaryInput { tier: g.tier.clone(), backend: g.backend.clone(), cells: node.cells.len(), deps, skipped }))
+        }
+        Action::Command { .. } => {
+            let statics = &plan.statics[&n];
+            let out = std::path::absolute(tmp_root.join(format!("{n}")).join("out")).map_err(|e| e.to_string())?;
+            let mut context = statics.base.clone();
+            context.insert("src".into(), Value::from(statics.src.clone()));
+            let mut deps: BTreeMap<String, Value> = BTreeMap::new();
+            for &dr in &rule.deps {
+                let dep_rule = &ctx.rules.rules[dr];
+                let single = dep_rule.per.iter().all(|p| rule.per.contains(p) || *p == PerDim::Tier);
+                let paths: Vec<Value> = node
+                    .deps
+                    .iter()
+                    .filter(|d| g.nodes[**d].rule == dr)
+                    .map(|d| {
+                        Value::from(std::path::absolute(ctx.layout.tree(&outputs[d].0)).unwrap_or_default().to_string_lossy().into_owned())
+                    })
+                    .collect();
+                let v = if single && paths.len() == 1 { paths[0].clone() } else { Value::from(paths) };
+                deps.insert(dep_rule.name.clone(), v);
+            }
+            context.insert("deps".into(), Value::from(deps));
+            context.insert("out".into(), Value::from(out.to_string_lossy().into_owned()));
+            let script = ctx
+                .templates
+                .command(&rule.name, &Value::from(context))
+                .map_err(|e| format!("rendering the command of rule `{}`: {e}", rule.name))?;
+            let job = CommandJob {
+                node: node.id.clone(),
+                script,
+                out,
+                cwd: ctx.lf.root.clone(),
+                env: vec![("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned())],
+                log: log_path(ctx, n),
+                timeout: rule.timeout,
+            };
+            Ok(Work::Command {
+                job,
+                retries: rule.retries,
+                transient: rule.transient_exit_codes.clone(),
+                on_failure: rule.on_failure,
+                outputs: rule.outputs.clone(),
+            })
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! Freshness: which nodes must run, and why.
+//!
+//! Theory of operation. A node's key hashes its *static* inputs (its rule's declaration, its
+//! binding, source digests via the stat cache, the Loadfile variables it reads, the backend)
+//! and the *output* digests of its dependencies. Planning walks nodes in topological order: a
+//! node whose dependencies are all fresh gets its key computed and looked up in the index; a
+//! node below a stale one cannot know its key yet and is stale "because `dep` will rebuild" —
+//! the executor re-checks it once the dependency has run, which is where early cutoff happens.
+//! Planning reads the cache and the sources; it never runs or writes anything.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use minijinja::Value;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::{Graph, NodeIx, SkipReason};
+use crate::hash::{Digest, KEY_SCHEMA, NodeKey};
+use crate::loadfile::Loadfile;
+use crate::rules::{Action, Rules};
+use crate::store::{Index, Layout, StatCache, Status};
+use crate::template::Templates;
+
+/// Everything planning and execution read, borrowed together.
+pub struct Ctx<'a> {
+    pub lf: &'a Loadfile,
+    pub rules: &'a Rules,
+    pub graph: &'a Graph,
+    pub templates: &'a Templates,
+    pub layout: &'a Layout,
+}
+
+/// Why a node must run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    NeverBuilt,
+    /// Inputs that differ from the node's last build, by logical name.
+    InputsChanged {
+        names: Vec<String>,
+    },
+    DepWillRebuild {
+        dep: String,
+    },
+    OutputMissing {
+        why: String,
+    },
+    Forced,
+    PreviousFailed,
+}
+
+impl fmt::Display for Stale {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stale::NeverBuilt => f.write_str("never built"),
+            Stale::InputsChanged { names } => {
+                let first = describe_input(&names[0]);
+                match names.len() {
+                    1 => write!(f, "{first} changed"),
+                    n => write!(f, "{first} and {} more input(s) changed", n - 1),
+                }
+            }
+            Stale::DepWillRebuild { dep } => write!(f, "dependency `{dep}` will rebuild"),
+            Stale::OutputMissing { why } => write!(f, "{why}"),
+            Stale::Forced => f.write_str("forced by `loadbuild invalidate`"),
+            Stale::PreviousFailed => f.write_str("its last run failed"),
+        }
+    }
+}
+
+fn describe_input(name: &str) -> String {
+    match name.split_once(':') {
+        Some(("src", s)) => format!("source `{s}`"),
+        Some(("dep", d)) => format!("output of `{d}`"),
+        Some(("var", v)) => format!("Loadfile variable `vars.{v}`"),
+        _ if name == "rule" => "the rule's declaration".to_string(),
+        _ => format!("input `{name}`"),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Fresh { key: Digest, output: Digest },
+    Stale(Stale),
+    Skipped(SkipReason),
+}
+
+/// A node's inputs that do not depend on other nodes, and its template context.
+#[derive(Debug, Clone)]
+pub struct Statics {
+    pub inputs: BTreeMap<String, Digest>,
+    /// `src` as commands see it: name → path (or list of paths, for a glob).
+    pub src: BTreeMap<String, Value>,
+    /// Binding values, tier, node id, cell, vars: the base of every template context.
+    pub base: BTreeMap<String, Value>,
+}
+
+/// The plan for a set of targets: every node of their closure, in topological order.
+#[derive(Debug)]
+pub struct Plan {
+    pub order: Vec<NodeIx>,
+    pub states: HashMap<NodeIx, State>,
+    pub statics: HashMap<NodeIx, Statics>,
+}
+
+impl Plan {
+    pub fn stale_count(&self) -> usize {
+        self.states.values().filter(|s| matches!(s, State::Stale(_))).count()
+    }
+}
+
+/// Digests sources through the stat cache, once per path per invocation.
+pub struct Sources<'a> {
+    pub root: &'a Path,
+    pub stat: &'a mut StatCache,
+    memo: HashMap<String, Result<(Digest, Value), String>>,
+}
+
+impl<'a> Sources<'a> {
+    pub fn new(root: &'a Path, stat: &'a mut StatCache) -> Self {
+        Sources { root, stat, memo: HashMap::new() }
+    }
+
+    /// The digest of a file or glob (relative to the root) and the value templates see.
+    fn digest(&mut self, rel: &str) -> Result<(Digest, Value), String> {
+        if let Some(r) = self.memo.get(rel) {
+            return r.clone();
+        }
+        let r = self.compute(rel);
+        self.memo.insert(rel.to_string(), r.clone());
+        r
+    }
+
+    fn compute(&mut self, rel: &str) -> Result<(Digest, Value), String> {
+        if !rel.contains(['*', '?', '[']) {
+            let d = self.stat.digest(self.root, rel).map_err(|e| format!("source `{rel}`: {e}"))?;
+            return Ok((d, Value::from(rel)));
+        }
+        let pattern = self.root.join(rel);
+        let paths = glob::glob(&pattern.to_string_lossy()).map_err(|e| format!("source glob `{rel}`: {e}"))?;
+        let mut files = Vec::new();
+        for p in paths {
+            let p = p.map_err(|e| format!("source glob `{rel}`: {e}"))?;
+            if p.is_file() {
+                let r = p.strip_prefix(self.root).unwrap_or(&p).to_string_lossy().into_owned();
+                let d = self.stat.digest(self.root, &r).map_err(|e| format!("source `{r}`: {e}"))?;
+                files.push((r, d));
+            }
+        }
+        if files.is_empty() {
+            return Err(format!("source glob `{rel}` matches no file"));
+        }
+        files.sort();
+        let names: Vec<Value> = files.iter().map(|(r, _)| Value::from(r.as_str())).collect();
+        Ok((Digest::of("loadbuild 2026-11 source glob", &files), Value::from(names)))
+    }
+}
+
+/// Computes the static inputs of node `n`.
+pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, String> {
+    let node = &ctx.graph.nodes[n];
+    let rule = &ctx.rules.rules[node.rule];
+    let mut base: BTreeMap<String, Value> = BTreeMap::new();
+    for (k, v) in &node.binding {
+        base.insert(k.clone(), Value::from(v.as_str()));
+    }
+    base.insert("tier".into(), Value::from(ctx.graph.tier.as_str()));
+    base.insert("node".into(), Value::from(node.id.as_str()));
+    base.insert("backend".into(), Value::from(ctx.graph.backend.as_str()));
+    base.insert("vars".into(), Value::from(minijinja::value::Serde(&ctx.lf.vars)));
+    let active: Vec<&u32> = node.cells.iter().filter(|&&c| ctx.graph.cell_skips[c as usize].is_none()).collect();
+    base.insert("cells".into(), Value::from(active.iter().map(|&&c| ctx.lf.matrix.id(&ctx.graph.cells[c as usize]).0).collect::<Vec<_>>()));
+    if let [only] = node.cells.as_slice()
+        && node.binding.len() >= ctx.lf.matrix.dims.len()
+    {
+        let cell = &ctx.graph.cells[*only as usize];
+        let mut c: BTreeMap<String, Value> = ctx.lf.matrix.pairs(cell).map(|(k, v)| (k.to_string(), Value::from(v))).collect();
+        c.insert("id".into(), Value::from(ctx.lf.matrix.id(cell).0));
+        c.insert("name".into(), Value::from(ctx.lf.matrix.name(cell)));
+        base.insert("cell".into(), Value::from(c));
+    }
+    let mut inputs = BTreeMap::new();
+    inputs.insert("rule".to_string(), rule.def_digest);
+    inputs.insert("backend".to_string(), Digest::of("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
+    let base_value = Value::from(base.clone());
+    let mut src = BTreeMap::new();
+    for name in rule.sources.keys() {
+        let rel = ctx.templates.source(&rule.name, name, &base_value)?;
+        let (d, v) = sources.digest(&rel)?;
+        inputs.insert(format!("src:{name}"), d);
+        src.insert(name.clone(), v);
+    }
+    for var in ctx.templates.vars_used(node.rule) {
+        if var == "*" {
+            inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));
+        } else {
+            let v = ctx.lf.vars.get(var).map(|v| v.to_string()).unwrap_or_default();
+            inputs.insert(format!("var:{var}"), Digest::of("loadbuild 2026-11 var", &v));
+        }
+    }
+    if rule.action == Action::Summary {
+        // The summary lists skipped cells, so which cells are skipped, and why, is an input.
+        let skips: Vec<(String, String)> = node
+            .cells
+            .iter()
+            .filter_map(|&c| {
+                ctx.graph.cell_skips[c as usize].as_ref().map(|s| (ctx.lf.matrix.id(&ctx.graph.cells[c as usize]).0, s.reason.clone()))
+            })
+            .collect();
+        inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
+    }
+    Ok(Statics { inputs, src, base })
+}
+
+/// The key of node `n` given the output digests of its dependencies.
+pub fn key(ctx: &Ctx, n: NodeIx, statics: &Statics, dep_outputs: &[(NodeIx, Digest)]) -> (Digest, BTreeMap<String, Digest>) {
+    let node = &ctx.graph.nodes[n];
+    let mut inputs = statics.inputs.clone();
+    for (d, digest) in dep_outputs {
+        inputs.insert(format!("dep:{}", ctx.graph.nodes[*d].id), *digest);
+    }
+    let k = NodeKey { schema: KEY_SCHEMA, rule: &ctx.rules.rules[node.rule].name, binding: &node.binding, inputs: &inputs }.digest();
+    (k, inputs)
+}
+
+/// Decides a node's state once its key is known.
+pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap<String, Digest>) -> State {
+    let id = &ctx.graph.nodes[n].id;
+    if index.is_forced(id) {
+        return State::Stale(Stale::Forced);
+    }
+    if let Some(out) = index.lookup(&key) {
+        if out.status == Status::Failed {
+            return State::Stale(Stale::PreviousFailed);
+        }
+        return match out.tree.verify(ctx.layout) {
+            Ok(()) => State::Fresh { key, output: out.tree.digest },
+            Err(why) => State::Stale(Stale::OutputMissing { why }),
+        };
+    }
+    match index.last(id) {
+        None => State::Stale(Stale::NeverBuilt),
+        Some(last) => {
+            let before: BTreeMap<&str, &Digest> = last.inputs.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            let mut names: Vec<String> = inputs.iter().filter(|(k, v)| before.get(k.as_str()) != Some(v)).map(|(k, _)| k.clone()).collect();
+            names.extend(before.keys().filter(|k| !inputs.contains_key(**k)).map(|k| k.to_string()));
+            // Own inputs before dependencies: they say more.
+            names.sort_by_key(|n| (n.starts_with("dep:"), n.clone()));
+            if names.is_empty() {
+                names.push("binding".into());
+            }
+            State::Stale(Stale::InputsChanged { names })
+        }
+    }
+}
+
+/// Plans the closure of `targets`.
+pub fn plan(ctx: &Ctx, targets: &[NodeIx], index: &Index, sources: &mut Sources) -> Result<Plan, Diagnostics> {
+    let order = ctx.graph.closure(targets);
+    let mut states: HashMap<NodeIx, State> = HashMap::with_capacity(order.len());
+    let mut all_statics = HashMap::with_capacity(order.len());
+    let mut diags = Diagnostics::default();
+    for &n in &order {
+        let node = &ctx.graph.nodes[n];
+        if let Some(skip) = &node.skipped {
+            states.insert(n, State::Skipped(skip.clone()));
+            continue;
+        }
+        let st = match statics(ctx, n, sources) {
+            Ok(s) => s,
+            Err(e) => {
+                let rule = &ctx.rules.rules[node.rule];
+                diags.push(
+                    Diagnostic::error(format!("node `{}`: {e}", node.id))
+                        .help(format!("check the rule `{}` at {}", rule.name, rule.origin)),
+                );
+                continue;
+            }
+        };
+        let mut dep_outputs = Vec::with_capacity(node.deps.len());
+        let mut pending = None;
+        for &d in &node.deps {
+            match states.get(&d) {
+                Some(State::Fresh { output, .. }) => dep_outputs.push((d, *output)),
+                _ => {
+                    pending = Some(d);
+                    break;
+                }
+            }
+        }
+        let state = match pending {
+            Some(d) => State::Stale(Stale::DepWillRebuild { dep: ctx.graph.nodes[d].id.clone() }),
+            None => {
+                let (k, inputs) = key(ctx, n, &st, &dep_outputs);
+                judge(ctx, index, n, k, &inputs)
+            }
+        };
+        states.insert(n, state);
+        all_statics.insert(n, st);
+    }
+    diags.into_result(Plan { order, states, statics: all_statics })
+}

@@ -1,0 +1,147 @@
+//! Content-addressed objects and the trees that name them.
+//!
+//! [`ingest`] turns a finished output directory into a [`Tree`]: every file becomes a
+//! read-only object under its blake3 digest (hard-linked, not copied), and the directory is
+//! renamed into `trees/<digest>/` where dependents read it. A tree's digest covers paths,
+//! contents and the executable bit, never timestamps, so identical output means an identical
+//! digest (early cutoff). Each entry also keeps a stat stamp so verifying a fresh tree —
+//! even an 11 GiB dataset — costs one `stat` per file, not a re-hash.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Layout, StoreError, io, remove_tree};
+use crate::hash::Digest;
+
+/// Files of at least this size are hashed memory-mapped on all cores.
+const BIG_FILE: u64 = 4 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeEntry {
+    /// Relative path with `/` separators.
+    pub path: String,
+    pub digest: Digest,
+    pub size: u64,
+    pub executable: bool,
+    /// `(mtime in ns, inode)` of the stored file: not part of the tree's digest.
+    pub stamp: (i64, u64),
+}
+
+/// A directory of outputs, sorted by path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tree {
+    pub digest: Digest,
+    pub entries: Vec<TreeEntry>,
+}
+
+impl Tree {
+    fn digest_of(entries: &[TreeEntry]) -> Digest {
+        let content: Vec<(&str, &Digest, u64, bool)> = entries.iter().map(|e| (e.path.as_str(), &e.digest, e.size, e.executable)).collect();
+        Digest::of("loadbuild 2026-11 tree", &content)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+
+    /// Is the materialized tree still exactly as stored? One `stat` per file.
+    pub fn verify(&self, layout: &Layout) -> Result<(), String> {
+        let dir = layout.tree(&self.digest);
+        for e in &self.entries {
+            let p = dir.join(&e.path);
+            match std::fs::metadata(&p) {
+                Ok(m) if m.len() == e.size && (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()) == e.stamp => {}
+                Ok(_) => return Err(format!("output `{}` was modified", e.path)),
+                Err(_) => return Err(format!("output `{}` is missing", e.path)),
+            }
+        }
+        if self.entries.is_empty() && !dir.is_dir() {
+            return Err("output directory is missing".into());
+        }
+        Ok(())
+    }
+}
+
+/// Hashes a file: streamed for small files, memory-mapped on all cores for big ones.
+pub fn hash_file(path: &Path, size: u64) -> Result<Digest, StoreError> {
+    let mut h = blake3::Hasher::new();
+    if size >= BIG_FILE {
+        h.update_mmap_rayon(path).map_err(io(path))?;
+    } else {
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        h.update(&bytes);
+    }
+    Ok(Digest(*h.finalize().as_bytes()))
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) -> Result<(), StoreError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(io(dir))?.collect::<Result<_, _>>().map_err(io(dir))?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel_path = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+        let ft = e.file_type().map_err(io(&e.path()))?;
+        if ft.is_dir() {
+            walk(&e.path(), &rel_path, out)?;
+        } else if ft.is_file() {
+            out.push((rel_path, e.path()));
+        } else {
+            return Err(StoreError::OddFile { path: e.path() });
+        }
+    }
+    Ok(())
+}
+
+/// Stores the files of `out` as objects and moves `out` to its place under `trees/`.
+pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
+    let mut files = Vec::new();
+    walk(out, "", &mut files)?;
+    let mut entries = Vec::with_capacity(files.len());
+    for (rel, path) in files {
+        let meta = std::fs::metadata(&path).map_err(io(&path))?;
+        let executable = meta.permissions().mode() & 0o111 != 0;
+        let digest = hash_file(&path, meta.len())?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(if executable { 0o555 } else { 0o444 })).map_err(io(&path))?;
+        entries.push(TreeEntry { path: rel, digest, size: meta.len(), executable, stamp: (0, 0) });
+    }
+    let digest = Tree::digest_of(&entries);
+    let dest = layout.tree(&digest);
+    // The same output may be materialized already (another node, or an earlier run). Keep it
+    // if its bytes are intact — replacing it would change the stamps other records rely on —
+    // and replace it if it was damaged.
+    if dest.exists() && intact(&dest, &entries) {
+        remove_tree(out)?;
+    } else {
+        remove_tree(&dest)?;
+        std::fs::rename(out, &dest).map_err(io(&dest))?;
+    }
+    let objects = layout.objects();
+    for e in &mut entries {
+        let p = dest.join(&e.path);
+        let m = std::fs::metadata(&p).map_err(io(&p))?;
+        e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+        let hex = e.digest.to_hex();
+        let obj = objects.join(&hex[..2]).join(&hex[2..]);
+        if std::fs::metadata(&obj).is_ok_and(|o| o.ino() == m.ino()) {
+            continue;
+        }
+        let parent = obj.parent().expect("object paths have a parent");
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        // Link under a temporary name, then rename over any older object of that digest.
+        let tmp_link = parent.join(format!(".{}.{}", &hex[2..], std::process::id()));
+        let _ = std::fs::remove_file(&tmp_link);
+        std::fs::hard_link(&p, &tmp_link).map_err(io(&tmp_link))?;
+        std::fs::rename(&tmp_link, &obj).map_err(io(&obj))?;
+    }
+    Ok(Tree { digest, entries })
+}
+
+/// Does `dir` hold exactly these files with these contents? Hashes every file.
+fn intact(dir: &Path, entries: &[TreeEntry]) -> bool {
+    entries.iter().all(|e| {
+        let p = dir.join(&e.path);
+        std::fs::metadata(&p).is_ok_and(|m| m.len() == e.size) && hash_file(&p, e.size).is_ok_and(|d| d == e.digest)
+    })
+}

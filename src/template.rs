@@ -1,0 +1,89 @@
+//! Templates in rules: source paths and commands, compiled once per rule with minijinja.
+//!
+//! Undefined variables are errors (strict mode), never empty strings. Which `vars.*` a rule's
+//! templates read is found from the templates themselves, so a node's key includes exactly
+//! the Loadfile variables it uses.
+
+use std::collections::BTreeSet;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::rules::{Action, Rules};
+
+pub struct Templates {
+    env: Environment<'static>,
+    /// Per rule: the top-level `vars` names its templates read.
+    vars_used: Vec<BTreeSet<String>>,
+}
+
+fn source_name(rule: &str, src: &str) -> String {
+    format!("{rule}#src.{src}")
+}
+
+fn command_name(rule: &str) -> String {
+    format!("{rule}#command")
+}
+
+impl Templates {
+    /// Compiles every template of every rule; syntax errors name the rule and its file.
+    pub fn compile(rules: &Rules) -> Result<Templates, Diagnostics> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder().keep_trailing_newline(true).build().expect("the default delimiters are valid"),
+        );
+        let mut diags = Diagnostics::default();
+        let mut vars_used = Vec::with_capacity(rules.rules.len());
+        for rule in &rules.rules {
+            let mut names = Vec::new();
+            for (src, path) in &rule.sources {
+                names.push((source_name(&rule.name, src), path.clone(), format!("source `{src}`")));
+            }
+            if let Action::Command { script } = &rule.action {
+                names.push((command_name(&rule.name), script.clone(), "`command`".to_string()));
+            }
+            let mut used = BTreeSet::new();
+            for (name, text, what) in names {
+                if let Err(e) = env.add_template_owned(name.clone(), text) {
+                    diags.push(Diagnostic::error(format!("rule `{}` ({}): {what} is not a valid template: {e}", rule.name, rule.origin)));
+                    continue;
+                }
+                let t = env.get_template(&name).expect("just added");
+                for v in t.undeclared_variables(true) {
+                    if let Some(rest) = v.strip_prefix("vars.") {
+                        used.insert(rest.split('.').next().unwrap_or(rest).to_string());
+                    } else if v == "vars" {
+                        used.insert("*".to_string());
+                    }
+                }
+            }
+            vars_used.push(used);
+        }
+        diags.into_result(Templates { env, vars_used })
+    }
+
+    pub fn source(&self, rule: &str, src: &str, ctx: &Value) -> Result<String, String> {
+        self.render(&source_name(rule, src), ctx)
+    }
+
+    pub fn command(&self, rule: &str, ctx: &Value) -> Result<String, String> {
+        self.render(&command_name(rule), ctx)
+    }
+
+    /// The Loadfile variables rule number `rule` reads (`*` means all of them).
+    pub fn vars_used(&self, rule: usize) -> &BTreeSet<String> {
+        &self.vars_used[rule]
+    }
+
+    fn render(&self, name: &str, ctx: &Value) -> Result<String, String> {
+        let t = self.env.get_template(name).map_err(|e| e.to_string())?;
+        t.render(ctx).map_err(|e| {
+            let mut msg = e.to_string();
+            if let Some(detail) = e.detail() {
+                msg = format!("{msg}: {detail}");
+            }
+            msg
+        })
+    }
+}
