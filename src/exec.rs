@@ -403,6 +403,12 @@ fn render_inline(text: &str, base: &BTreeMap<String, Value>) -> String {
     env.render_str(text, Value::from(base.clone())).unwrap_or_else(|_| text.to_string())
 }
 
+/// A path as commands see it: relative to the project root (their working directory) when
+/// inside it, which keeps the command line of a node with 1,280 dependencies short.
+fn rel_to_root(ctx: &Ctx, p: &std::path::Path) -> String {
+    p.strip_prefix(&ctx.lf.root).unwrap_or(p).to_string_lossy().into_owned()
+}
+
 /// Prepares what a worker needs to run node `n`.
 fn make_work(
     ctx: &Ctx,
@@ -454,9 +460,7 @@ fn make_work(
                     .deps
                     .iter()
                     .filter(|d| g.nodes[**d].rule == dr)
-                    .map(|d| {
-                        Value::from(std::path::absolute(ctx.layout.tree(&outputs[d].0)).unwrap_or_default().to_string_lossy().into_owned())
-                    })
+                    .map(|d| Value::from(rel_to_root(ctx, &ctx.layout.tree(&outputs[d].0))))
                     .collect();
                 let v = if single && paths.len() == 1 { paths[0].clone() } else { Value::from(paths) };
                 deps.insert(dep_rule.name.clone(), v);

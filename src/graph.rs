@@ -7,7 +7,7 @@
 //! run and which no other node waits for. Rules come in dependency order, so node indices are
 //! a topological order.
 
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet};
 
 use crate::loadfile::{Loadfile, Skip};
 use crate::matrix::Cell;
@@ -86,7 +86,7 @@ impl Graph {
 pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend: &str) -> Graph {
     let cell_skips: Vec<Option<SkipReason>> = cells.iter().map(|c| lf.skip_for(&c.0, backend).map(SkipReason::of)).collect();
     let mut nodes: Vec<Node> = Vec::new();
-    let mut by_id = HashMap::new();
+    let mut by_id = HashMap::default();
     // Per rule: projection of a cell → node index.
     let mut by_proj: Vec<HashMap<Vec<u16>, NodeIx>> = Vec::with_capacity(rules.rules.len());
     let project = |per: &[PerDim], cell: &Cell| -> Vec<u16> {
@@ -101,7 +101,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
         let global = !rule.per.iter().any(|p| matches!(p, PerDim::Dim(_)));
         // Group the cells by projection, keeping first-seen (declaration) order.
         let mut groups: Vec<(Vec<u16>, Vec<u32>)> = Vec::new();
-        let mut group_of: HashMap<Vec<u16>, usize> = HashMap::new();
+        let mut group_of: HashMap<Vec<u16>, usize> = HashMap::default();
         for (ci, cell) in cells.iter().enumerate() {
             let proj = project(&rule.per, cell);
             let g = *group_of.entry(proj.clone()).or_insert_with(|| {
@@ -113,7 +113,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
         if groups.is_empty() && global {
             groups.push((project(&rule.per, &Cell(vec![0; lf.matrix.dims.len()].into())), Vec::new()));
         }
-        let mut index = HashMap::with_capacity(groups.len());
+        let mut index = HashMap::with_capacity_and_hasher(groups.len(), Default::default());
         for (proj, group_cells) in groups {
             let active: Vec<u32> = group_cells.iter().copied().filter(|&c| cell_skips[c as usize].is_none()).collect();
             let skipped = if active.is_empty() && !global { cell_skips[group_cells[0] as usize].clone() } else { None };
@@ -136,7 +136,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
             let mut deps = Vec::new();
             for &dr in &rule.deps {
                 let dep_rule = &rules.rules[dr];
-                let mut seen = std::collections::HashSet::new();
+                let mut seen = FxHashSet::default();
                 for &c in &active {
                     let p = project(&dep_rule.per, &cells[c as usize]);
                     if seen.insert(p.clone())

@@ -29,6 +29,8 @@ pub struct Ctx<'a> {
     pub graph: &'a Graph,
     pub templates: &'a Templates,
     pub layout: &'a Layout,
+    /// `lf.vars` as templates see them, converted once.
+    pub vars: Value,
 }
 
 /// Why a node must run.
@@ -167,7 +169,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
     base.insert("tier".into(), Value::from(ctx.graph.tier.as_str()));
     base.insert("node".into(), Value::from(node.id.as_str()));
     base.insert("backend".into(), Value::from(ctx.graph.backend.as_str()));
-    base.insert("vars".into(), Value::from(minijinja::value::Serde(&ctx.lf.vars)));
+    base.insert("vars".into(), ctx.vars.clone());
     let active: Vec<&u32> = node.cells.iter().filter(|&&c| ctx.graph.cell_skips[c as usize].is_none()).collect();
     base.insert("cells".into(), Value::from(active.iter().map(|&&c| ctx.lf.matrix.id(&ctx.graph.cells[c as usize]).0).collect::<Vec<_>>()));
     if let [only] = node.cells.as_slice()

@@ -75,7 +75,8 @@ impl Session {
     }
 
     pub fn ctx<'a>(&'a self, graph: &'a Graph) -> Ctx<'a> {
-        Ctx { lf: &self.lf, rules: &self.rules, graph, templates: &self.templates, layout: &self.layout }
+        let vars = minijinja::Value::from(minijinja::value::Serde(&self.lf.vars));
+        Ctx { lf: &self.lf, rules: &self.rules, graph, templates: &self.templates, layout: &self.layout, vars }
     }
 
     /// Resolves targets: node ids, or rule names (all of that rule's nodes).

@@ -86,6 +86,12 @@ pub fn load(path: &Path) -> Result<Loadfile, Diagnostics> {
         )
     })?;
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Relative to the working directory when inside it: shorter paths are cheaper to stat,
+    // and commands see the same short paths.
+    let root = match std::env::current_dir() {
+        Ok(cwd) => root.strip_prefix(&cwd).map(Path::to_path_buf).unwrap_or(root),
+        Err(_) => root,
+    };
     let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
     let display = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
     parse(SourceFile::new(display, text), &root)

@@ -6,7 +6,9 @@
 //! frame, which the checksum exposes: readers ignore it and the next writer truncates it.
 //! [`Index::compact`] rewrites the journal (temp file, fsync, rename) when it has grown stale.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -227,6 +229,8 @@ pub struct Journal {
     path: PathBuf,
     file: File,
     buf: Vec<u8>,
+    /// Records appended since the last sync.
+    unsynced: usize,
 }
 
 impl Journal {
@@ -234,7 +238,7 @@ impl Journal {
     pub fn open(path: &Path, index: &Index) -> Result<Journal, StoreError> {
         let file = std::fs::OpenOptions::new().create(true).append(true).read(true).open(path).map_err(io(path))?;
         let len = file.metadata().map_err(io(path))?.len();
-        let mut j = Journal { path: path.to_path_buf(), file, buf: Vec::new() };
+        let mut j = Journal { path: path.to_path_buf(), file, buf: Vec::new(), unsynced: 0 };
         if len == 0 {
             j.file.write_all(MAGIC).map_err(io(path))?;
         } else if len > index.valid_len {
@@ -247,11 +251,16 @@ impl Journal {
     pub fn append(&mut self, record: &Record) -> Result<(), StoreError> {
         self.buf.clear();
         frame(record, &mut self.buf);
+        self.unsynced += 1;
         self.file.write_all(&self.buf).map_err(io(&self.path))
     }
 
     /// Makes everything appended so far durable (objects first, then the journal).
     pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.unsynced == 0 {
+            return Ok(());
+        }
+        self.unsynced = 0;
         // SAFETY: syncfs only reads the descriptor, which `self.file` keeps open.
         unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&self.file)) };
         self.file.sync_data().map_err(io(&self.path))

@@ -4,7 +4,7 @@
 //! A file modified within the timestamp granularity of being recorded could look unchanged
 //! later ("racy git"); entries younger than [`RACY_NS`] at recording time are not trusted.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
