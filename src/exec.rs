@@ -264,7 +264,7 @@ pub fn execute(
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if cancel.load(Ordering::Relaxed) && !stopping {
                         stopping = true;
-                        bar.println("loadbuild: interrupted; stopping running commands…");
+                        say(&bar, "loadbuild: interrupted; stopping running commands…");
                     }
                     continue;
                 }
@@ -283,11 +283,10 @@ pub fn execute(
                     journal.append(&record)?;
                     index.record(record);
                     if status == Status::Failed {
-                        bar.println(format!(
-                            "failed   {} (recorded as a failed outcome; see `{}`)",
-                            g.nodes[n].id,
-                            log_path(ctx, n).display()
-                        ));
+                        say(
+                            &bar,
+                            format!("failed   {} (recorded as a failed outcome; see `{}`)", g.nodes[n].id, log_path(ctx, n).display()),
+                        );
                     }
                     outcomes.insert(n, Outcome::Built { ms: done.ms, status, attempts });
                     outputs.insert(n, (tree.digest, status));
@@ -331,6 +330,15 @@ fn progress_bar(enabled: bool, len: u64) -> indicatif::ProgressBar {
     bar
 }
 
+/// Prints a line above the progress bar, or plainly when there is no bar.
+fn say(bar: &indicatif::ProgressBar, line: impl AsRef<str>) {
+    if bar.is_hidden() {
+        eprintln!("{}", line.as_ref());
+    } else {
+        bar.println(line);
+    }
+}
+
 fn log_path(ctx: &Ctx, n: NodeIx) -> PathBuf {
     ctx.layout.logs().join(log_name(&ctx.graph.nodes[n].id))
 }
@@ -345,7 +353,7 @@ fn fail_node(
 ) {
     let id = &ctx.graph.nodes[n].id;
     let where_ = log.as_ref().map(|l| format!(" (log: `{}`)", l.display())).unwrap_or_default();
-    bar.println(format!("failed   {id}{where_}: {}", error.trim_end()));
+    say(bar, format!("failed   {id}{where_}: {}", error.trim_end()));
     outcomes.insert(n, Outcome::Failed { error, log });
 }
 

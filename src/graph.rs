@@ -37,6 +37,8 @@ pub struct Node {
     /// `(dimension, value)` pairs of the rule's `per`, in order.
     pub binding: Vec<(String, String)>,
     pub deps: Vec<NodeIx>,
+    /// Skipped nodes this node would depend on if they could run: shown by `plan`, never waited for.
+    pub skipped_deps: Vec<NodeIx>,
     /// The selected cells this node serves (indices into [`Graph::cells`]).
     pub cells: Vec<u32>,
     pub skipped: Option<SkipReason>,
@@ -65,6 +67,7 @@ impl Graph {
         while let Some(n) = stack.pop() {
             if !std::mem::replace(&mut want[n], true) {
                 stack.extend(&self.nodes[n].deps);
+                stack.extend(&self.nodes[n].skipped_deps);
             }
         }
         (0..self.nodes.len()).filter(|&n| want[n]).collect()
@@ -134,6 +137,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
                 format!("{}[{}]", rule.name, binding.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("/"))
             };
             let mut deps = Vec::new();
+            let mut skipped_deps = Vec::new();
             for &dr in &rule.deps {
                 let dep_rule = &rules.rules[dr];
                 let mut seen = FxHashSet::default();
@@ -145,16 +149,26 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
                         deps.push(n);
                     }
                 }
+                for &c in &group_cells {
+                    if cell_skips[c as usize].is_some()
+                        && let Some(&n) = by_proj[dr].get(&project(&dep_rule.per, &cells[c as usize]))
+                        && nodes[n].skipped.is_some()
+                    {
+                        skipped_deps.push(n);
+                    }
+                }
                 if active.is_empty() && global && !dep_rule.per.iter().any(|p| matches!(p, PerDim::Dim(_))) {
                     deps.extend(by_proj[dr].values().copied());
                 }
             }
             deps.sort_unstable();
             deps.dedup();
+            skipped_deps.sort_unstable();
+            skipped_deps.dedup();
             let n = nodes.len();
             by_id.insert(id.clone(), n);
             index.insert(proj, n);
-            nodes.push(Node { id, rule: ri, binding, deps, cells: group_cells, skipped });
+            nodes.push(Node { id, rule: ri, binding, deps, skipped_deps, cells: group_cells, skipped });
         }
         by_proj.push(index);
     }
