@@ -2,3 +2,4 @@
 //!
 //! The code map in miniature (see `docs/ARCHITECTURE.md` for the long form):
 pub mod cli; // clap types and one small function per subcommand
+pub mod stats; // pure statistics on samples: tests, bootstrap, FDR, trend, change points, verdicts
