@@ -55,6 +55,11 @@ impl ChangePoint {
 
 /// Change points of `series`, sorted by index. Deterministic: no permutation test, ties in Q̂
 /// go to the earliest split.
+///
+/// The p-values are those of a pooled Student t-test with sample (n − 1) variances, and are not
+/// adjusted for the search over splits: on flat Gaussian histories of 100 runs about 3% of
+/// series show one noise-sized shift at p < 0.001, so set `min_magnitude` to ignore those.
+/// Cost: O(window²) memory and O(window²) per cut and window.
 pub fn change_points(
     series: &[f64],
     cfg: &ChangePointConfig,
