@@ -90,7 +90,7 @@ fn issue_7_summary_edge_cases_are_defined() {
     );
     assert_eq!(
         err.to_string(),
-        "sample `sample` holds the non-finite value `NaN` at index `1`"
+        "`sample` holds the non-finite value `NaN` at index `1`"
     );
     assert!(matches!(
         summarize(&[1.0, f64::INFINITY]),

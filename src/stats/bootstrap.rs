@@ -7,7 +7,7 @@ use rand::rngs::Xoshiro256PlusPlus;
 use rand::{Rng, SeedableRng};
 
 use super::error::{StatsError, ensure_finite, ensure_len};
-use super::normality::quantile_sorted;
+use super::summary::quantile_sorted;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BootstrapConfig {

@@ -1,10 +1,8 @@
 //! Change points in a history series: E-divisive means with a t-test significance check, the
 //! deterministic variant Apache Otava (formerly Hunter) uses, reimplemented from its papers.
-//!
-//! Split: slide a window (50 runs, step 25) over the series; in each window, repeatedly cut the
-//! segment whose best split maximises the energy divergence Q̂ while a Student t-test between
-//! the two sides passes a relaxed threshold (10 × p). Merge: recompute every "weak" point
-//! against its neighbours over the whole series and drop the weakest until all pass p.
+//! Split: in sliding windows, keep cutting where the energy divergence Q̂ peaks while a t-test
+//! passes 10 × p ("weak" points). Merge: re-test each point between its neighbours over the
+//! whole series and drop the weakest until every one passes p.
 use super::error::{StatsError, ensure_finite};
 use super::summary::mean;
 use super::ttest::student_t_test;

@@ -6,7 +6,7 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum StatsError {
-    #[error("sample `{sample}` holds the non-finite value `{value}` at index `{index}`")]
+    #[error("`{sample}` holds the non-finite value `{value}` at index `{index}`")]
     NonFinite {
         sample: &'static str,
         index: usize,

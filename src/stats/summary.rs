@@ -82,3 +82,11 @@ pub(crate) fn t_quantile(p: f64, df: f64) -> f64 {
         .expect("degrees of freedom are positive and finite")
         .inverse_cdf(p)
 }
+
+/// Quantile with linear interpolation between order statistics (NumPy's default `linear`).
+pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}

@@ -1,9 +1,7 @@
 //! Two-sample t-tests on unpaired samples: Welch's (the verdict's parametric test) and
-//! Student's pooled-variance test (the change-point significance check, as Otava uses).
-//!
-//! `t` is `mean(a) − mean(b)` over its standard error, like SciPy's `ttest_ind(a, b)`. When
-//! the standard error is 0 SciPy answers NaN; here equal means give `t = 0, p = 1` and
-//! different means `t = ±inf, p = 0` (no noise at all separates them perfectly).
+//! Student's pooled-variance test (the change-point check, as Otava uses).
+//! Where SciPy answers NaN (standard error 0), equal means give `t = 0, p = 1` and different
+//! means `t = ±inf, p = 0`: without noise, any difference separates the samples perfectly.
 use statrs::function::beta::beta_reg;
 
 use super::error::{StatsError, ensure_finite, ensure_len};
@@ -11,6 +9,7 @@ use super::summary::{mean, variance};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TTest {
+    /// `mean(a) − mean(b)` over its standard error, the sign SciPy's `ttest_ind(a, b)` gives.
     pub t: f64,
     /// Degrees of freedom: Welch–Satterthwaite for Welch, n₁ + n₂ − 2 for Student.
     pub df: f64,

@@ -1,10 +1,8 @@
 //! The regression verdict for one cell × metric: direction-aware, effect-gated, FDR-controlled.
-//!
-//! Two phases, so p-values can be adjusted across a whole report: [`compare`] runs the test and
-//! the bootstrap per cell × metric; Benjamini–Hochberg adjusts all raw p-values at once; then
-//! [`decide`] applies the rule. [`decide_all`] does the last two for a slice of comparisons.
-//! Rule (criterion.rs practice): a regression needs adjusted p < α **and** the whole bootstrap
-//! CI of the relative change beyond the threshold in the metric's bad direction.
+//! Two phases, so p-values can be adjusted across a whole report: [`compare`] each cell ×
+//! metric, Benjamini–Hochberg over all raw p-values, then [`decide`] ([`decide_all`] does both).
+//! A regression needs adjusted p < α **and** the whole bootstrap CI of the relative change
+//! beyond the threshold in the metric's bad direction (criterion.rs practice).
 use std::fmt;
 
 use super::bootstrap::{BootstrapConfig, relative_change_ci};
@@ -189,6 +187,11 @@ pub fn compare(
 
 /// Phase two for one comparison. `adjusted_p` is its Benjamini–Hochberg value across the
 /// report; `None` falls back to the raw p-value (no multiple-testing control).
+///
+/// With the CI turned so that positive means worse, and `thr` the threshold:
+/// regression if p < α and lo > thr; improvement if p < α and hi < −thr; unchanged if the CI
+/// lies within (−thr, thr); otherwise inconclusive: not significant when the CI lies beyond
+/// ±thr, straddling the threshold when it does not.
 pub fn decide(cmp: &Comparison, adjusted_p: Option<f64>, cfg: &VerdictConfig) -> Decision {
     let p = adjusted_p.or(cmp.p_value);
     let verdict = match (cmp.blocked, p, cmp.ci) {
@@ -206,8 +209,9 @@ pub fn decide(cmp: &Comparison, adjusted_p: Option<f64>, cfg: &VerdictConfig) ->
     }
 }
 
-/// Adjusts the p-values of all `comparisons` together (Benjamini–Hochberg over those that
-/// have one) and decides each; O(m log m).
+/// Adjusts the p-values of all `comparisons` together (Benjamini–Hochberg over every one that
+/// has a p-value, blocked ones included, so the family size m counts every test run) and
+/// decides each; O(m log m).
 pub fn decide_all(comparisons: &[Comparison], cfg: &VerdictConfig) -> Vec<Decision> {
     let raw: Vec<f64> = comparisons.iter().filter_map(|c| c.p_value).collect();
     let mut adjusted = benjamini_hochberg(&raw)
