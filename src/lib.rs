@@ -16,5 +16,6 @@ pub mod matrix; // dimensions, cells, ids, selectors
 pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
 pub mod rules; // rules/*.toml → node kinds
 pub mod schedule; // ready queue and resource pool (pure)
+pub mod stats;
 pub mod store; // content-addressed objects, trees, the action index, the stat cache, the lock
-pub mod template; // minijinja templates in rules
+pub mod template; // minijinja templates in rules // pure statistics on samples: summaries, tests, FDR, trends, change points, verdicts
