@@ -8,7 +8,7 @@
 //! it; a failure is never recorded as a success, and a transient failure is retried first.
 //! Ctrl-C stops scheduling, stops running commands, and leaves no partial output behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,7 +101,7 @@ fn tail(path: &PathBuf, lines: usize) -> String {
 
 /// Runs one node's work in a worker thread: attempts, retries, ingestion.
 fn perform(
-    ctx_layout: &crate::store::Layout,
+    layout: &crate::store::Layout,
     backend: &dyn Backend,
     work: Work,
     out: PathBuf,
@@ -112,7 +112,7 @@ fn perform(
         Work::Summary(input) => {
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
             actions::summary(&input, &out).map_err(|e| fail(format!("writing the summary: {e}")))?;
-            let tree = objects::ingest(ctx_layout, &out).map_err(|e| fail(e.to_string()))?;
+            let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
         Work::Command { job, retries, transient, on_failure, outputs } => {
@@ -149,7 +149,7 @@ fn perform(
                 {
                     return Err((format!("the command did not write its declared output `{missing}`"), log));
                 }
-                let tree = objects::ingest(ctx_layout, &out).map_err(|e| (e.to_string(), log.clone()))?;
+                let tree = objects::ingest(layout, &out).map_err(|e| (e.to_string(), log.clone()))?;
                 return Ok((tree, status, attempt));
             }
         }
@@ -168,7 +168,7 @@ pub fn execute(
 ) -> Result<Executed, StoreError> {
     let g = ctx.graph;
     let dependents = g.dependents();
-    let in_plan: HashMap<NodeIx, ()> = plan.order.iter().map(|&n| (n, ())).collect();
+    let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
     let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
     let mut outputs: HashMap<NodeIx, (Digest, Status)> = HashMap::new();
     let mut waiting_deps: HashMap<NodeIx, usize> = HashMap::new();
@@ -361,7 +361,7 @@ fn fail_node(
 fn block_dependents(
     n: NodeIx,
     dependents: &[Vec<NodeIx>],
-    in_plan: &HashMap<NodeIx, ()>,
+    in_plan: &HashSet<NodeIx>,
     ctx: &Ctx,
     outcomes: &mut HashMap<NodeIx, Outcome>,
     waiting: &mut HashMap<NodeIx, usize>,
@@ -369,7 +369,7 @@ fn block_dependents(
     let mut stack = vec![n];
     while let Some(f) = stack.pop() {
         for &d in &dependents[f] {
-            if in_plan.contains_key(&d) && !outcomes.contains_key(&d) {
+            if in_plan.contains(&d) && !outcomes.contains_key(&d) {
                 outcomes.insert(d, Outcome::Blocked { dep: ctx.graph.nodes[n].id.clone() });
                 waiting.remove(&d);
                 stack.push(d);
@@ -382,13 +382,13 @@ fn block_dependents(
 fn release(
     n: NodeIx,
     dependents: &[Vec<NodeIx>],
-    in_plan: &HashMap<NodeIx, ()>,
+    in_plan: &HashSet<NodeIx>,
     waiting: &mut HashMap<NodeIx, usize>,
     outputs: &HashMap<NodeIx, (Digest, Status)>,
     ready: &mut Vec<NodeIx>,
 ) {
     for &d in &dependents[n] {
-        if !in_plan.contains_key(&d) {
+        if !in_plan.contains(&d) {
             continue;
         }
         if let Some(c) = waiting.get_mut(&d) {

@@ -252,7 +252,6 @@ fn issue_2_ctrl_c_stops_cleanly_and_publishes_nothing() {
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(t0.elapsed() < Duration::from_secs(3), "running commands were stopped");
     assert!(!p.path().join("report").exists(), "nothing partial is published");
-    assert!(std::fs::read_dir(p.path().join("cache/v1/tmp")).unwrap().next().is_none() || true);
     let plan = p.run(&["plan"]).ok();
     assert!(plan.stdout.contains("stale   gen[a]"), "{}", plan.stdout);
 }
