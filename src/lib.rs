@@ -2,3 +2,4 @@
 //!
 //! The code map in miniature (see `docs/ARCHITECTURE.md` for the long form):
 pub mod cli; // clap types and one small function per subcommand
+pub mod metrics; // Spark event log → stability, efficiency and performance metrics
