@@ -15,6 +15,7 @@ const FIXTURES: &[&str] = &[
     "spark35_failures",
     "spark41_default",
     "spark41_rolling",
+    "spark41_connect",
 ];
 
 fn fixture_dir(name: &str) -> PathBuf {

@@ -2,7 +2,8 @@
 //!
 //! Convention (see `docs/metrics.md`): the driver tags every job of the warm-up `loadbuild-warmup`
 //! and every job of measured execution k (1-based) `loadbuild-exec-<k>`, via `addJobTag` (classic)
-//! or `spark.addTag` (Connect, where Spark wraps it as `SparkConnect_OperationTag_…_Tag_<tag>`).
+//! or `spark.addTag` (Connect, where the server wraps it as
+//! `SparkConnect_SessionTag_User_<user>_Session_<uuid>_Tag_<tag>`, seen in Spark 4.1.1 logs).
 //! Without tags, the job description `loadbuild exec=<k> phase=warmup|measure` is the fallback.
 use serde::Serialize;
 
@@ -11,8 +12,10 @@ use super::events::JobProperties;
 /// The tag on every job of the warm-up.
 pub const WARMUP_TAG: &str = "loadbuild-warmup";
 const EXEC_TAG_PREFIX: &str = "loadbuild-exec-";
-/// Spark Connect turns a user tag `t` into `SparkConnect_OperationTag_User_<u>_Session_<s>_Tag_t`.
-const CONNECT_TAG_MARKER: &str = "_Tag_";
+/// Spark Connect turns a user tag `t` into `SparkConnect_SessionTag_User_<u>_Session_<s>_Tag_t`.
+const CONNECT_PREFIX: &str = "SparkConnect_";
+const CONNECT_SESSION: &str = "_Session_";
+const CONNECT_TAG: &str = "_Tag_";
 
 /// One run of the workload's query inside the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -41,14 +44,20 @@ pub(crate) fn attribute(props: &JobProperties<'_>) -> Option<Execution> {
 }
 
 fn from_tag(tag: &str) -> Option<Execution> {
-    let tag = match tag.rfind(CONNECT_TAG_MARKER) {
-        Some(i) if tag.starts_with("SparkConnect_") => &tag[i + CONNECT_TAG_MARKER.len()..],
-        _ => tag,
-    };
+    let tag = connect_user_tag(tag).unwrap_or(tag);
     if tag == WARMUP_TAG {
         return Some(Execution::Warmup);
     }
     measured(tag.strip_prefix(EXEC_TAG_PREFIX)?)
+}
+
+/// The user's tag inside a Spark Connect tag; the session id (a UUID) has no `_`, so the first
+/// `_Tag_` after `_Session_` starts the user's tag even if that tag contains `_Tag_` itself.
+fn connect_user_tag(tag: &str) -> Option<&str> {
+    let rest = tag.strip_prefix(CONNECT_PREFIX)?;
+    let session = rest.find(CONNECT_SESSION)? + CONNECT_SESSION.len();
+    let after = &rest[session..];
+    Some(&after[after.find(CONNECT_TAG)? + CONNECT_TAG.len()..])
 }
 
 /// `loadbuild exec=<k> phase=<warmup|measure>`, words in any order after `loadbuild`.

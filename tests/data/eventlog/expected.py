@@ -44,8 +44,9 @@ def execution_of(props):
     props = props or {}
     for tag in (props.get("spark.job.tags") or "").split(","):
         tag = tag.strip()
-        if tag.startswith("SparkConnect_") and "_Tag_" in tag:
-            tag = tag.rsplit("_Tag_", 1)[1]
+        connect = re.fullmatch(r"SparkConnect_[A-Za-z]+_User_.*?_Session_[^_]*_Tag_(.*)", tag)
+        if connect:
+            tag = connect.group(1)
         if tag == "loadbuild-warmup":
             return "warmup"
         m = re.fullmatch(r"loadbuild-exec-(\d+)", tag)
