@@ -222,3 +222,31 @@ fn event_name(line: &[u8]) -> Option<&str> {
         .then(|| std::str::from_utf8(&rest[..end]).ok())
         .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_name_is_sliced_only_from_the_usual_prefix() {
+        let line = br#"{"Event":"SparkListenerTaskEnd","Stage ID":1}"#;
+        assert_eq!(event_name(line), Some("SparkListenerTaskEnd"));
+        assert_eq!(
+            event_name(br#"{"Stage ID":1,"Event":"SparkListenerTaskEnd"}"#),
+            None
+        );
+        assert_eq!(
+            event_name(br#"{"Event":"Odd\"Name"}"#),
+            None,
+            "escapes take the slow path"
+        );
+    }
+
+    #[test]
+    fn event_not_written_first_is_still_recognised() {
+        let mut folder = Folder::default();
+        let line = br#"{"Spark Version":"3.5.7","Event":"SparkListenerLogStart"}"#;
+        folder.line(line, Path::new("x"), 1).expect("valid line");
+        assert_eq!(folder.finish().spark_version.as_deref(), Some("3.5.7"));
+    }
+}
