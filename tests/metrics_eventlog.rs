@@ -13,6 +13,7 @@ use serde_json::Value;
 const FIXTURES: &[&str] = &[
     "spark35_plain",
     "spark35_failures",
+    "spark35_executor_lost",
     "spark41_default",
     "spark41_rolling",
     "spark41_connect",
@@ -155,6 +156,31 @@ fn issue_6_failure_and_spill_job_shows_failures_and_spill() {
         cell_failed,
         Some(per_exec),
         "cell failures are this cell's only"
+    );
+}
+
+#[test]
+fn issue_6_lost_executor_counts_in_its_execution_only_and_is_not_called_oom() {
+    let got = metrics("spark35_executor_lost");
+    let v = |t: &Tiers, n: &str| t.get(n).and_then(|m| m.value()).expect(n);
+    let (one, two) = (&got.executions[0].tiers, &got.executions[1].tiers);
+    assert_eq!(
+        v(one, "executors_removed"),
+        1.0,
+        "execution 1 killed its executor"
+    );
+    assert_eq!(v(one, "executor_lost_tasks"), 1.0);
+    assert_eq!(
+        v(two, "executors_removed"),
+        0.0,
+        "execution 2 ran after the loss"
+    );
+    // Standalone reports the SIGKILL as `Command exited with code 137`: no OOM text in it.
+    assert_eq!(v(&got.cell, "oom_events"), 0.0);
+    assert_eq!(
+        v(&got.cell, "succeeded"),
+        1.0,
+        "the task was retried elsewhere"
     );
 }
 
