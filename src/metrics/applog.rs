@@ -183,3 +183,47 @@ impl TaskTotals {
         self.shuffle_write_bytes += m.shuffle_write.bytes;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Minimal events in Spark's shapes (the real fixtures have no stage retry or failed job).
+    const LINES: &[&str] = &[
+        r#"{"Event":"SparkListenerJobStart","Job ID":7,"Submission Time":1000,"Stage IDs":[3],"Properties":{"spark.job.tags":"loadbuild-exec-1"}}"#,
+        r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":3,"Stage Attempt ID":0}}"#,
+        r#"{"Event":"SparkListenerStageCompleted","Stage Info":{"Stage ID":3,"Stage Attempt ID":0,"Failure Reason":"FetchFailed"}}"#,
+        r#"{"Event":"SparkListenerStageSubmitted","Stage Info":{"Stage ID":3,"Stage Attempt ID":1}}"#,
+        r#"{"Event":"SparkListenerJobEnd","Job ID":7,"Completion Time":4000,"Job Result":{"Result":"JobFailed","Exception":{"Message":"boom"}}}"#,
+        r#"{"Event":"SparkListenerJobStart","Job ID":8,"Submission Time":5000,"Stage IDs":[4],"Properties":{"spark.job.tags":"loadbuild-exec-1"}}"#,
+    ];
+
+    fn fold(lines: &[&str]) -> AppLog {
+        let mut folder = Folder::default();
+        for (i, l) in lines.iter().enumerate() {
+            folder
+                .line(l.as_bytes(), Path::new("t"), i as u64 + 1)
+                .expect("valid");
+        }
+        folder.finish()
+    }
+
+    #[test]
+    fn retries_failed_stages_and_unfinished_jobs_are_recorded() {
+        let log = fold(LINES);
+        let agg = &log.executions[&Execution::Measured(1)];
+        assert_eq!((agg.stage_retries, agg.stages_failed), (1, 1));
+        assert_eq!(agg.jobs[0].succeeded, Some(false));
+        assert_eq!(agg.jobs[0].failure.as_deref(), Some("boom"));
+        assert_eq!(agg.jobs[1].succeeded, None, "job 8 never ended");
+        assert_eq!(
+            agg.job_span_ms(),
+            None,
+            "an unfinished job leaves no window"
+        );
+        assert_eq!(
+            fold(&LINES[..5]).executions[&Execution::Measured(1)].job_span_ms(),
+            Some((1000, 4000))
+        );
+    }
+}

@@ -170,7 +170,34 @@ pub fn cell_metrics(log: &AppLog, driver: &DriverTimings) -> CellMetrics {
 
 #[cfg(test)]
 mod tests {
+    use super::super::driver::DriverExecution;
     use super::*;
+
+    #[test]
+    fn execution_the_driver_ran_but_the_log_lacks_is_a_failure_not_a_zero() {
+        let driver = DriverTimings {
+            executions: vec![DriverExecution {
+                execution: 1,
+                wall_s: 2.0,
+                rows: Some(10),
+                first_result_s: None,
+            }],
+            run_retries: 2,
+        };
+        let m = cell_metrics(&AppLog::default(), &driver);
+        assert_eq!(m.executions.len(), 1);
+        let ok = m.cell.get("succeeded").expect("succeeded");
+        assert_eq!(ok.value(), Some(0.0));
+        assert_eq!(
+            ok.detail.as_deref(),
+            Some("no jobs tagged `loadbuild-exec-1`")
+        );
+        let value = |n: &str| m.cell.get(n).and_then(Metric::value);
+        assert_eq!(value("run_retries"), Some(2.0));
+        assert_eq!(value("driver_rows_per_s"), Some(5.0));
+        assert_eq!(value("cpu_time_ratio"), None, "no tasks: absent, not 0");
+        assert_eq!(value("job_span_s"), None);
+    }
 
     #[test]
     fn local_master_gives_its_thread_count() {
