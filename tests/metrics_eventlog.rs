@@ -103,6 +103,10 @@ fn issue_6_every_fixture_matches_the_independent_computation() {
             );
         }
         assert_tiers_match(name, "cell", &got.cell, &want["cell"]);
+        let json = serde_json::to_value(&got).expect("cell metrics serialize");
+        let first = &json["cell"]["efficiency"][0];
+        assert_eq!(first["unit"], "ratio", "{name}: {first}");
+        assert!(first["direction"].is_string() && first["source"].is_string());
     }
 }
 

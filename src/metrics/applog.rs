@@ -14,8 +14,9 @@ use super::fold::Folder;
 use super::skew::StageSkew;
 use super::{MetricsError, reader};
 
-/// What the metrics need from one application's event log.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What the metrics need from one application's event log (an intermediate value: the JSON
+/// artifact is [`super::CellMetrics`]).
+#[derive(Debug, Clone, Default)]
 pub struct AppLog {
     pub spark_version: Option<String>,
     pub app_id: Option<String>,
@@ -118,7 +119,8 @@ impl AppLog {
 }
 
 impl ExecutionAgg {
-    /// First job submission to last job completion, if every bound is known.
+    /// First job submission to last job completion; `None` without jobs or if any bound is
+    /// unknown (`min` over options is `None` as soon as one is).
     pub fn job_span_ms(&self) -> Option<(i64, i64)> {
         let start = self.jobs.iter().map(|j| j.submitted_ms).min()??;
         let end = self
@@ -126,7 +128,7 @@ impl ExecutionAgg {
             .iter()
             .map(|j| j.completed_ms)
             .try_fold(i64::MIN, |m, c| c.map(|c| m.max(c)))?;
-        (!self.jobs.is_empty()).then_some((start, end))
+        Some((start, end))
     }
 }
 

@@ -65,7 +65,7 @@ pub(crate) fn stability(scope: &Scope) -> Vec<Metric> {
             .filter(|x| x.removed_ms.is_some_and(|t| start <= t && t <= end))
             .collect::<Vec<_>>()
     });
-    let lost_tasks = sum(|a| a.executor_lost_tasks.into());
+    out.push(EXECUTOR_LOST_TASKS.value(sum(|a| a.executor_lost_tasks.into())));
     let oom_tasks = sum(|a| a.oom_tasks.into());
     match removed {
         Some(removed) => {
@@ -79,7 +79,6 @@ pub(crate) fn stability(scope: &Scope) -> Vec<Metric> {
                 })
                 .count() as f64;
             out.push(EXECUTORS_REMOVED.value(removed.len() as f64));
-            out.push(EXECUTOR_LOST_TASKS.value(lost_tasks));
             let mut oom = OOM_EVENTS.value(oom_tasks + oom_removals);
             oom.detail = aggs.iter().find_map(|a| a.oom_sample.clone());
             out.push(oom);
@@ -87,7 +86,6 @@ pub(crate) fn stability(scope: &Scope) -> Vec<Metric> {
         None => {
             let why = "no complete job time window (a job has no submission or completion time)";
             out.push(EXECUTORS_REMOVED.absent(why));
-            out.push(EXECUTOR_LOST_TASKS.value(lost_tasks));
             out.push(OOM_EVENTS.absent(why));
         }
     }
