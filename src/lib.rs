@@ -13,9 +13,10 @@ pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
+pub mod metrics; // Spark event log → stability, efficiency and performance metrics
 pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
 pub mod rules; // rules/*.toml → node kinds
 pub mod schedule; // ready queue and resource pool (pure)
-pub mod stats;
+pub mod stats; // pure statistics on samples: summaries, tests, FDR, trends, change points, verdicts
 pub mod store; // content-addressed objects, trees, the action index, the stat cache, the lock
-pub mod template; // minijinja templates in rules // pure statistics on samples: summaries, tests, FDR, trends, change points, verdicts
+pub mod template; // minijinja templates in rules
