@@ -12,6 +12,41 @@ use super::{Backend, CommandJob, Exit};
 
 pub struct Local;
 
+/// Waits for a child to exit without a blocking `wait`, which could not notice a timeout or
+/// Ctrl-C: a pidfd becomes readable the moment the child exits, so short commands add no
+/// polling latency. Where pidfds are unavailable it falls back to sleeping.
+struct ExitWatch {
+    fd: i32,
+}
+
+impl ExitWatch {
+    fn new(pid: u32) -> ExitWatch {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+        ExitWatch { fd }
+    }
+
+    /// Returns when the child may have exited, or after `at_most`.
+    fn wait(&self, at_most: Duration) {
+        if self.fd < 0 {
+            std::thread::sleep(at_most.min(Duration::from_millis(5)));
+            return;
+        }
+        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd, owned by this frame.
+        unsafe { libc::poll(&mut pfd, 1, at_most.as_millis() as i32) };
+    }
+}
+
+impl Drop for ExitWatch {
+    fn drop(&mut self) {
+        if self.fd >= 0 {
+            // SAFETY: the descriptor is ours and closed once.
+            unsafe { libc::close(self.fd) };
+        }
+    }
+}
+
 /// Sends `signal` to the process group led by `pid`.
 fn kill_group(pid: u32, signal: i32) {
     // SAFETY: killpg has no memory effects; a stale pid only yields ESRCH.
@@ -45,9 +80,7 @@ impl Backend for Local {
         };
         let pid = child.id();
         let started = Instant::now();
-        // Poll gently: a blocking wait could not notice a timeout or Ctrl-C. The first
-        // polls are quick so short commands finish without added latency.
-        let mut nap = Duration::from_micros(200);
+        let exited = ExitWatch::new(pid);
         let mut stop: Option<(Exit, Instant)> = None;
         loop {
             match child.try_wait() {
@@ -82,8 +115,7 @@ impl Backend for Local {
                 Some((_, since)) if since.elapsed() > Duration::from_secs(5) => kill_group(pid, libc::SIGKILL),
                 Some(_) => {}
             }
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(50));
+            exited.wait(Duration::from_millis(50));
         }
     }
 }
