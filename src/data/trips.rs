@@ -1,0 +1,305 @@
+//! The trip model: one yellow-cab trip at a time, each field drawn so that the fields agree.
+//!
+//! Zones decide the route and its distance; distance, hour and weekday decide the duration;
+//! rate code, distance and slow minutes decide the meter fare under the 2023 NYC tariff; the
+//! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
+use super::columns::TripColumns;
+use super::sampling::{Stream, Table, below, chance, log_normal, unit};
+use super::zones::{self, Borough, JFK, LAGUARDIA, NEWARK, ServiceZone};
+
+/// Share of trips the TLC could not attribute (payment type 0): passenger count, rate code,
+/// store-and-forward flag, congestion surcharge and airport fee are null together.
+pub(crate) const UNKNOWN_ROW_SHARE: f64 = 0.025;
+const SAME_ZONE_SHARE: f64 = 0.06;
+const ZERO_DISTANCE_SHARE: f64 = 0.015;
+const BOGUS_DISTANCE_SHARE: f64 = 0.000_02;
+const ZERO_FARE_SHARE: f64 = 0.000_3;
+
+/// Average door-to-door speed in mph by hour of a weekday; weekends run 12% faster.
+const SPEED_MPH: [f64; 24] = [
+    15.5, 17.0, 18.0, 18.5, 18.5, 17.0, 14.0, 11.0, 9.5, 9.5, 9.5, 9.3, //
+    9.2, 9.2, 9.0, 8.8, 8.8, 9.0, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5,
+];
+
+/// One hour of pickups to generate: its start (local seconds since 1970) and its row count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hour {
+    pub start: i64,
+    pub rows: u32,
+    pub weekday: u8,
+    pub hour: u8,
+}
+
+#[derive(Clone, Copy)]
+enum Tip {
+    Percent(i64),
+    Custom,
+    WholeDollars,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Route {
+    SameZone,
+    Unknown,
+    Jfk { manhattan: bool },
+    LaGuardia { manhattan: bool },
+    Newark,
+    WithinBorough { manhattan: bool },
+    CrossBorough { manhattan: bool },
+}
+
+/// The lookup tables behind every draw; built once and shared read-only by all threads.
+pub(crate) struct Model {
+    pickup: Table<i32>,
+    dropoff: Table<i32>,
+    vendor: Table<i32>,
+    passengers: Table<i64>,
+    payment: Table<i64>,
+    rate_code: Table<i64>,
+    tip: Table<Tip>,
+    borough: Vec<Borough>,
+    yellow: Vec<bool>,
+}
+
+impl Model {
+    pub(crate) fn new() -> Model {
+        let mut borough = vec![Borough::Unknown];
+        let mut yellow = vec![false];
+        for zone in zones::all_zones() {
+            borough.push(zone.borough);
+            yellow.push(zone.service_zone == ServiceZone::YellowZone);
+        }
+        Model {
+            pickup: Table::new(&zones::pickup_weights()),
+            dropoff: Table::new(&zones::dropoff_weights()),
+            vendor: Table::new(&[(1, 0.27), (2, 0.73)]),
+            passengers: Table::new(&[
+                (0, 0.018),
+                (1, 0.76),
+                (2, 0.145),
+                (3, 0.035),
+                (4, 0.02),
+                (5, 0.013),
+                (6, 0.009),
+            ]),
+            payment: Table::new(&[(1, 0.80), (2, 0.17), (3, 0.009), (4, 0.021)]),
+            rate_code: Table::new(&[(1, 0.987), (5, 0.007), (4, 0.0015), (99, 0.0045)]),
+            tip: Table::new(&[
+                (Tip::Percent(20), 0.42),
+                (Tip::Percent(25), 0.20),
+                (Tip::Percent(30), 0.10),
+                (Tip::Custom, 0.18),
+                (Tip::WholeDollars, 0.10),
+            ]),
+            borough,
+            yellow,
+        }
+    }
+
+    /// Appends every trip of `hours` to `out`, pickups in time order within each hour.
+    pub(crate) fn fill(&self, rng: &mut Stream, hours: &[Hour], out: &mut TripColumns) {
+        let mut offsets: Vec<u16> = Vec::new();
+        for hour in hours {
+            offsets.clear();
+            offsets.extend((0..hour.rows).map(|_| below(rng, 3600) as u16));
+            offsets.sort_unstable();
+            for &offset in &offsets {
+                self.trip(rng, hour, hour.start + i64::from(offset), out);
+            }
+        }
+    }
+
+    fn trip(&self, rng: &mut Stream, hour: &Hour, pickup: i64, out: &mut TripColumns) {
+        let vendor = self.vendor.sample(rng);
+        let known = !chance(rng, UNKNOWN_ROW_SHARE);
+        let from = self.pickup.sample(rng);
+        let to = if chance(rng, SAME_ZONE_SHARE) {
+            from
+        } else {
+            self.dropoff.sample(rng)
+        };
+        let route = self.route(from, to);
+        let mut miles = route_miles(rng, route);
+        if chance(rng, ZERO_DISTANCE_SHARE) {
+            miles = 0.0;
+        }
+        let weekend = hour.weekday >= 5;
+        let seconds = trip_seconds(rng, miles, usize::from(hour.hour), weekend);
+
+        let rate_code = match route {
+            Route::Jfk { manhattan: true } if chance(rng, 0.85) => 2,
+            Route::Newark if chance(rng, 0.8) => 3,
+            _ => self.rate_code.sample(rng),
+        };
+        let payment = if known { self.payment.sample(rng) } else { 0 };
+        let peak = !weekend && (16..20).contains(&hour.hour);
+        let night = hour.hour >= 20 || hour.hour < 6;
+
+        let meter = 300 + 70 * (miles * 5.0).ceil() as i64 + 70 * slow_minutes(miles, seconds);
+        let mut fare = match rate_code {
+            2 => 7000,
+            3 => meter + 2000,
+            4 => meter * 3 / 2,
+            5 => (log_normal(rng, 65.0, 0.5).round() as i64) * 100,
+            _ => meter,
+        };
+        let mut extra = match rate_code {
+            2 if peak => 500,
+            2 | 5 => 0,
+            _ if peak => 250,
+            _ if night => 100,
+            _ => 0,
+        };
+        let mut mta_tax = if matches!(rate_code, 4 | 5) { 0 } else { 50 };
+        let mut improvement = 100;
+        let mut congestion = if self.yellow[from as usize] || self.yellow[to as usize] {
+            250
+        } else {
+            0
+        };
+        let mut airport = if from == JFK || from == LAGUARDIA {
+            175
+        } else {
+            0
+        };
+        let mut tolls = tolls(rng, route);
+        if chance(rng, ZERO_FARE_SHARE) {
+            (
+                fare,
+                extra,
+                mta_tax,
+                improvement,
+                congestion,
+                airport,
+                tolls,
+            ) = (0, 0, 0, 0, 0, 0, 0);
+        }
+        let before_tip = fare + extra + mta_tax + improvement + congestion + airport + tolls;
+        let tip = if payment == 1 && chance(rng, 0.86) {
+            self.tip_cents(rng, before_tip)
+        } else {
+            0
+        };
+        // Refunds and disputes are booked as a second record with every amount negated.
+        let sign = match payment {
+            4 if chance(rng, 0.5) => -1,
+            3 if chance(rng, 0.3) => -1,
+            _ => 1,
+        };
+        let recorded_miles = if chance(rng, BOGUS_DISTANCE_SHARE) {
+            (500.0 + unit(rng) * 99_500.0).round()
+        } else {
+            (miles * 100.0).round() / 100.0
+        };
+
+        out.vendor.push(vendor);
+        out.pickup.push(pickup);
+        out.dropoff.push(pickup + seconds);
+        out.passengers.push(self.passengers.sample(rng));
+        out.distance.push(recorded_miles);
+        out.rate_code.push(rate_code);
+        out.stored_and_forwarded
+            .push(vendor == 1 && chance(rng, 0.02));
+        out.known.push(known);
+        out.pickup_zone.push(from);
+        out.dropoff_zone.push(to);
+        out.payment.push(payment);
+        out.fare.push(sign * fare);
+        out.extra.push(sign * extra);
+        out.mta_tax.push(sign * mta_tax);
+        out.tip.push(sign * tip);
+        out.tolls.push(sign * tolls);
+        out.improvement.push(sign * improvement);
+        out.total.push(sign * (before_tip + tip));
+        out.congestion.push(sign * congestion);
+        out.airport.push(sign * airport);
+    }
+
+    fn route(&self, from: i32, to: i32) -> Route {
+        let (a, b) = (self.borough[from as usize], self.borough[to as usize]);
+        let manhattan = a == Borough::Manhattan || b == Borough::Manhattan;
+        if a == Borough::Unknown || b == Borough::Unknown {
+            Route::Unknown
+        } else if from == to {
+            Route::SameZone
+        } else if from == JFK || to == JFK {
+            Route::Jfk { manhattan }
+        } else if from == LAGUARDIA || to == LAGUARDIA {
+            Route::LaGuardia { manhattan }
+        } else if from == NEWARK || to == NEWARK {
+            Route::Newark
+        } else if a == b {
+            Route::WithinBorough { manhattan }
+        } else {
+            Route::CrossBorough { manhattan }
+        }
+    }
+
+    fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
+        let base = before_tip.max(0) as f64;
+        match self.tip.sample(rng) {
+            Tip::Percent(percent) => (base * percent as f64 / 100.0).round() as i64,
+            Tip::Custom => (base * (0.05 + 0.35 * unit(rng))).round() as i64,
+            Tip::WholeDollars => 100 * (1 + i64::from(below(rng, 10))),
+        }
+    }
+}
+
+/// Distance in miles: log-normal around a median that depends on where the trip goes.
+fn route_miles(rng: &mut Stream, route: Route) -> f64 {
+    let (median, sigma) = match route {
+        Route::SameZone => (0.75, 0.55),
+        Route::Unknown => (2.8, 0.9),
+        Route::Jfk { manhattan: true } => (17.5, 0.12),
+        Route::Jfk { manhattan: false } => (11.0, 0.45),
+        Route::LaGuardia { manhattan: true } => (9.8, 0.15),
+        Route::LaGuardia { manhattan: false } => (6.0, 0.5),
+        Route::Newark => (17.0, 0.2),
+        Route::WithinBorough { manhattan: true } => (1.7, 0.55),
+        Route::WithinBorough { manhattan: false } => (2.6, 0.65),
+        Route::CrossBorough { manhattan: true } => (6.5, 0.4),
+        Route::CrossBorough { manhattan: false } => (7.5, 0.5),
+    };
+    log_normal(rng, median, sigma)
+}
+
+/// Duration in whole seconds: distance at the hour's speed (faster on long trips, which use
+/// highways), plus boarding and paying; zero-distance trips are short or cancelled.
+fn trip_seconds(rng: &mut Stream, miles: f64, hour: usize, weekend: bool) -> i64 {
+    if miles == 0.0 {
+        return if chance(rng, 0.1) {
+            i64::from(below(rng, 10))
+        } else {
+            log_normal(rng, 180.0, 1.0).round() as i64
+        };
+    }
+    let highway = 1.0 + 0.8 * (1.0 - (-miles / 10.0).exp());
+    let weekend = if weekend { 1.12 } else { 1.0 };
+    let mph = SPEED_MPH[hour] * weekend * highway * log_normal(rng, 1.0, 0.25);
+    (miles / mph * 3600.0 + log_normal(rng, 90.0, 0.5))
+        .round()
+        .max(1.0) as i64
+}
+
+/// Minutes the meter charged by time: the part of the trip slower than 12 mph.
+fn slow_minutes(miles: f64, seconds: i64) -> i64 {
+    let at_twelve_mph = miles / 12.0 * 3600.0;
+    ((seconds as f64 - at_twelve_mph).max(0.0) / 60.0) as i64
+}
+
+/// Tolls in cents: bridges and tunnels on trips between boroughs, to the airports and to
+/// New Jersey; rarely within a borough.
+fn tolls(rng: &mut Stream, route: Route) -> i64 {
+    let toll_share = match route {
+        Route::Newark => return if chance(rng, 0.8) { 1706 } else { 0 },
+        Route::Jfk { .. } | Route::LaGuardia { .. } | Route::CrossBorough { .. } => 0.35,
+        _ => 0.004,
+    };
+    if !chance(rng, toll_share) {
+        0
+    } else if chance(rng, 0.08) {
+        1388
+    } else {
+        694
+    }
+}
