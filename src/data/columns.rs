@@ -13,7 +13,8 @@ use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 
 use super::schema::trip_schema;
 
-/// Money is kept in cents while a trip is built, so sums are exact and values repeat.
+/// Timestamps are microseconds; money is dollars computed from whole cents, so sums are exact
+/// to the cent and values repeat.
 #[derive(Default)]
 pub(crate) struct TripColumns {
     pub vendor: Vec<i32>,
@@ -29,20 +30,48 @@ pub(crate) struct TripColumns {
     pub pickup_zone: Vec<i32>,
     pub dropoff_zone: Vec<i32>,
     pub payment: Vec<i64>,
-    pub fare: Vec<i64>,
-    pub extra: Vec<i64>,
-    pub mta_tax: Vec<i64>,
-    pub tip: Vec<i64>,
-    pub tolls: Vec<i64>,
-    pub improvement: Vec<i64>,
-    pub total: Vec<i64>,
-    pub congestion: Vec<i64>,
-    pub airport: Vec<i64>,
+    pub fare: Vec<f64>,
+    pub extra: Vec<f64>,
+    pub mta_tax: Vec<f64>,
+    pub tip: Vec<f64>,
+    pub tolls: Vec<f64>,
+    pub improvement: Vec<f64>,
+    pub total: Vec<f64>,
+    pub congestion: Vec<f64>,
+    pub airport: Vec<f64>,
 }
 
 impl TripColumns {
     pub(crate) fn len(&self) -> usize {
         self.vendor.len()
+    }
+
+    /// Makes room for `rows` more rows, so filling a batch never regrows a buffer.
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.vendor.reserve(rows);
+        self.pickup.reserve(rows);
+        self.dropoff.reserve(rows);
+        self.passengers.reserve(rows);
+        self.distance.reserve(rows);
+        self.rate_code.reserve(rows);
+        self.stored_and_forwarded.reserve(rows);
+        self.known.reserve(rows);
+        self.pickup_zone.reserve(rows);
+        self.dropoff_zone.reserve(rows);
+        self.payment.reserve(rows);
+        for money in [
+            &mut self.fare,
+            &mut self.extra,
+            &mut self.mta_tax,
+            &mut self.tip,
+            &mut self.tolls,
+            &mut self.improvement,
+            &mut self.total,
+            &mut self.congestion,
+            &mut self.airport,
+        ] {
+            money.reserve(rows);
+        }
     }
 
     /// Moves the buffered rows out as a batch of the trip schema, leaving the buffers empty.
@@ -56,17 +85,18 @@ impl TripColumns {
         };
         let int64 = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
         let int32 = |values: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(values)) };
-        let dollars = |cents: Vec<i64>| cents.into_iter().map(|c| c as f64 / 100.0);
-        let money = |cents: Vec<i64>| -> ArrayRef {
-            Arc::new(Float64Array::from_iter_values(dollars(cents)))
+        let money = |dollars: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(dollars)) };
+        let nullable_money = |dollars: Vec<f64>| -> ArrayRef {
+            Arc::new(Float64Array::new(
+                ScalarBuffer::from(dollars),
+                Some(known.clone()),
+            ))
         };
-        let nullable_money = |cents: Vec<i64>| -> ArrayRef {
-            let values: ScalarBuffer<f64> = dollars(cents).collect();
-            Arc::new(Float64Array::new(values, Some(known.clone())))
-        };
-        let timestamp = |seconds: Vec<i64>| -> ArrayRef {
-            let micros: ScalarBuffer<i64> = seconds.into_iter().map(|s| s * 1_000_000).collect();
-            Arc::new(TimestampMicrosecondArray::new(micros, None))
+        let timestamp = |micros: Vec<i64>| -> ArrayRef {
+            Arc::new(TimestampMicrosecondArray::new(
+                ScalarBuffer::from(micros),
+                None,
+            ))
         };
         let flags = self.flag_array(&known);
         let columns: Vec<ArrayRef> = vec![

@@ -1,9 +1,8 @@
 //! `generate`: lays out the files, writes them in parallel and lands the size on target.
 //!
-//! Bytes per row are estimated up front (`BYTES_PER_ROW`, measured on this generator); if the
-//! written total misses the target by more than 5%, the trip files are rewritten once with the
-//! measured figure. Both passes are functions of the spec alone, so the output stays
-//! deterministic.
+//! Rows are planned from two pilot files measured in memory (`sizing.rs`); if the written total
+//! still misses the target by more than 5%, the trips are rewritten once at the bytes per row
+//! actually written. Every step is a function of the spec alone, so output stays deterministic.
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -11,16 +10,14 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::layout::{FilePlan, plan_files};
+use super::layout::FilePlan;
 use super::manifest::{MANIFEST_FORMAT, Manifest};
 use super::schema::{describe, trip_schema, zone_schema};
+use super::sizing::{plan_for_target, plan_with};
 use super::trips::Model;
 use super::writer::{write_bytes, write_table, write_trip_file};
 use super::{DataError, GENERATOR_VERSION, zones};
 
-/// Measured Parquet bytes per trip row, and per-file overhead (footer, dictionaries).
-const BYTES_PER_ROW: f64 = 22.0;
-const FILE_OVERHEAD: f64 = 16_384.0;
 /// Accept a pass within this fraction of the target; the contract is 10%.
 const RETRY_TOLERANCE: f64 = 0.05;
 const SIZE_TOLERANCE: f64 = 0.10;
@@ -71,7 +68,7 @@ pub fn generate(
 ) -> Result<Manifest, DataError> {
     validate(spec)?;
     prepare_output(out)?;
-    let model = Model::new();
+    let trip_model = Model::new();
     let ignore_bytes = AtomicU64::new(0);
     let zones = vec![
         write_table(
@@ -88,17 +85,16 @@ pub fn generate(
     ];
 
     let target = spec.target_bytes as f64;
-    let mut bytes_per_row = BYTES_PER_ROW;
+    let mut plans = plan_for_target(spec, &trip_model)?;
     let mut pass = 1;
     let trips = loop {
-        let plans = plan_for(spec, bytes_per_row);
-        let trips = write_trips(spec, out, &model, &plans, pass, progress)?;
-        let rows: u64 = trips.iter().map(|t| t.rows).sum();
+        let trips = write_trips(spec, out, &trip_model, &plans, pass, progress)?;
         let bytes: f64 = trips.iter().map(|t| t.bytes as f64).sum();
         if (bytes - target).abs() <= target * RETRY_TOLERANCE || pass == 2 {
             break trips;
         }
-        bytes_per_row = (bytes - plans.len() as f64 * FILE_OVERHEAD).max(1.0) / rows as f64;
+        let rows: u64 = trips.iter().map(|t| t.rows).sum();
+        plans = plan_with(spec, bytes / rows as f64);
         let dir = out.join("trips");
         fs::remove_dir_all(&dir).map_err(DataError::io(dir))?;
         pass += 1;
@@ -158,15 +154,6 @@ fn prepare_output(out: &Path) -> Result<(), DataError> {
         });
     }
     Ok(())
-}
-
-/// Rows such that rows × bytes-per-row plus the files' overhead meets the target.
-fn plan_for(spec: &GenSpec, bytes_per_row: f64) -> Vec<FilePlan> {
-    let target = spec.target_bytes as f64;
-    let first_guess = (target / bytes_per_row) as u64;
-    let files = plan_files(spec, first_guess).len() as f64;
-    let rows = ((target - files * FILE_OVERHEAD).max(target / 2.0) / bytes_per_row) as u64;
-    plan_files(spec, rows)
 }
 
 fn write_trips(

@@ -13,6 +13,7 @@ mod manifest;
 mod sampling;
 mod schema;
 mod size;
+mod sizing;
 mod trips;
 mod upload;
 mod writer;

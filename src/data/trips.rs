@@ -4,7 +4,7 @@
 //! rate code, distance and slow minutes decide the meter fare under the 2023 NYC tariff; the
 //! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
 use super::columns::TripColumns;
-use super::sampling::{Stream, Table, below, chance, log_normal, unit};
+use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
 use super::zones::{self, Borough, JFK, LAGUARDIA, NEWARK, ServiceZone};
 
 /// Share of trips the TLC could not attribute (payment type 0): passenger count, rate code,
@@ -21,6 +21,8 @@ const SPEED_MPH: [f64; 24] = [
     9.2, 9.2, 9.0, 8.8, 8.8, 9.0, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5,
 ];
 
+const MICROS: i64 = 1_000_000;
+
 /// One hour of pickups to generate: its start (local seconds since 1970) and its row count.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Hour {
@@ -32,7 +34,7 @@ pub(crate) struct Hour {
 
 #[derive(Clone, Copy)]
 enum Tip {
-    Percent(i64),
+    Percent(f64),
     Custom,
     WholeDollars,
 }
@@ -48,8 +50,64 @@ enum Route {
     CrossBorough { manhattan: bool },
 }
 
+impl Route {
+    const ALL: [Route; 11] = [
+        Route::SameZone,
+        Route::Unknown,
+        Route::Jfk { manhattan: true },
+        Route::Jfk { manhattan: false },
+        Route::LaGuardia { manhattan: true },
+        Route::LaGuardia { manhattan: false },
+        Route::Newark,
+        Route::WithinBorough { manhattan: true },
+        Route::WithinBorough { manhattan: false },
+        Route::CrossBorough { manhattan: true },
+        Route::CrossBorough { manhattan: false },
+    ];
+
+    /// Position in `ALL`.
+    fn index(self) -> usize {
+        match self {
+            Route::SameZone => 0,
+            Route::Unknown => 1,
+            Route::Jfk { manhattan: true } => 2,
+            Route::Jfk { manhattan: false } => 3,
+            Route::LaGuardia { manhattan: true } => 4,
+            Route::LaGuardia { manhattan: false } => 5,
+            Route::Newark => 6,
+            Route::WithinBorough { manhattan: true } => 7,
+            Route::WithinBorough { manhattan: false } => 8,
+            Route::CrossBorough { manhattan: true } => 9,
+            Route::CrossBorough { manhattan: false } => 10,
+        }
+    }
+
+    /// Median and log-normal shape of the distance in miles.
+    fn miles(self) -> (f64, f64) {
+        match self {
+            Route::SameZone => (0.75, 0.55),
+            Route::Unknown => (2.8, 0.9),
+            Route::Jfk { manhattan: true } => (17.5, 0.12),
+            Route::Jfk { manhattan: false } => (11.0, 0.45),
+            Route::LaGuardia { manhattan: true } => (9.8, 0.15),
+            Route::LaGuardia { manhattan: false } => (6.0, 0.5),
+            Route::Newark => (17.0, 0.2),
+            Route::WithinBorough { manhattan: true } => (1.7, 0.55),
+            Route::WithinBorough { manhattan: false } => (2.6, 0.65),
+            Route::CrossBorough { manhattan: true } => (6.5, 0.4),
+            Route::CrossBorough { manhattan: false } => (7.5, 0.5),
+        }
+    }
+}
+
 /// The lookup tables behind every draw; built once and shared read-only by all threads.
 pub(crate) struct Model {
+    /// Trip distance by route, indexed by `Route::index`.
+    miles: Vec<LogNormal>,
+    speed_noise: LogNormal,
+    boarding_seconds: LogNormal,
+    short_trip_seconds: LogNormal,
+    negotiated_dollars: LogNormal,
     pickup: Table<i32>,
     dropoff: Table<i32>,
     vendor: Table<i32>,
@@ -70,6 +128,17 @@ impl Model {
             yellow.push(zone.service_zone == ServiceZone::YellowZone);
         }
         Model {
+            miles: Route::ALL
+                .iter()
+                .map(|route| {
+                    let (median, sigma) = route.miles();
+                    LogNormal::new(median, sigma)
+                })
+                .collect(),
+            speed_noise: LogNormal::new(1.0, 0.25),
+            boarding_seconds: LogNormal::new(90.0, 0.5),
+            short_trip_seconds: LogNormal::new(180.0, 1.0),
+            negotiated_dollars: LogNormal::new(65.0, 0.5),
             pickup: Table::new(&zones::pickup_weights()),
             dropoff: Table::new(&zones::dropoff_weights()),
             vendor: Table::new(&[(1, 0.27), (2, 0.73)]),
@@ -85,9 +154,9 @@ impl Model {
             payment: Table::new(&[(1, 0.80), (2, 0.17), (3, 0.009), (4, 0.021)]),
             rate_code: Table::new(&[(1, 0.987), (5, 0.007), (4, 0.0015), (99, 0.0045)]),
             tip: Table::new(&[
-                (Tip::Percent(20), 0.42),
-                (Tip::Percent(25), 0.20),
-                (Tip::Percent(30), 0.10),
+                (Tip::Percent(0.20), 0.42),
+                (Tip::Percent(0.25), 0.20),
+                (Tip::Percent(0.30), 0.10),
                 (Tip::Custom, 0.18),
                 (Tip::WholeDollars, 0.10),
             ]),
@@ -119,12 +188,12 @@ impl Model {
             self.dropoff.sample(rng)
         };
         let route = self.route(from, to);
-        let mut miles = route_miles(rng, route);
+        let mut miles = self.miles[route.index()].sample(rng);
         if chance(rng, ZERO_DISTANCE_SHARE) {
             miles = 0.0;
         }
         let weekend = hour.weekday >= 5;
-        let seconds = trip_seconds(rng, miles, usize::from(hour.hour), weekend);
+        let seconds = self.trip_seconds(rng, miles, usize::from(hour.hour), weekend);
 
         let rate_code = match route {
             Route::Jfk { manhattan: true } if chance(rng, 0.85) => 2,
@@ -140,7 +209,7 @@ impl Model {
             2 => 7000,
             3 => meter + 2000,
             4 => meter * 3 / 2,
-            5 => (log_normal(rng, 65.0, 0.5).round() as i64) * 100,
+            5 => round(self.negotiated_dollars.sample(rng)) * 100,
             _ => meter,
         };
         let mut extra = match rate_code {
@@ -187,14 +256,15 @@ impl Model {
             _ => 1,
         };
         let recorded_miles = if chance(rng, BOGUS_DISTANCE_SHARE) {
-            (500.0 + unit(rng) * 99_500.0).round()
+            round(500.0 + unit(rng) * 99_500.0) as f64
         } else {
-            (miles * 100.0).round() / 100.0
+            round(miles * 100.0) as f64 / 100.0
         };
 
+        let dollars = |cents: i64| (sign * cents) as f64 / 100.0;
         out.vendor.push(vendor);
-        out.pickup.push(pickup);
-        out.dropoff.push(pickup + seconds);
+        out.pickup.push(pickup * MICROS);
+        out.dropoff.push((pickup + seconds) * MICROS);
         out.passengers.push(self.passengers.sample(rng));
         out.distance.push(recorded_miles);
         out.rate_code.push(rate_code);
@@ -204,15 +274,15 @@ impl Model {
         out.pickup_zone.push(from);
         out.dropoff_zone.push(to);
         out.payment.push(payment);
-        out.fare.push(sign * fare);
-        out.extra.push(sign * extra);
-        out.mta_tax.push(sign * mta_tax);
-        out.tip.push(sign * tip);
-        out.tolls.push(sign * tolls);
-        out.improvement.push(sign * improvement);
-        out.total.push(sign * (before_tip + tip));
-        out.congestion.push(sign * congestion);
-        out.airport.push(sign * airport);
+        out.fare.push(dollars(fare));
+        out.extra.push(dollars(extra));
+        out.mta_tax.push(dollars(mta_tax));
+        out.tip.push(dollars(tip));
+        out.tolls.push(dollars(tolls));
+        out.improvement.push(dollars(improvement));
+        out.total.push(dollars(before_tip + tip));
+        out.congestion.push(dollars(congestion));
+        out.airport.push(dollars(airport));
     }
 
     fn route(&self, from: i32, to: i32) -> Route {
@@ -235,56 +305,37 @@ impl Model {
         }
     }
 
+    /// Duration in whole seconds: distance at the hour's speed (up to 1.8× faster on long trips,
+    /// which use highways), plus boarding and paying; zero-distance trips are short or
+    /// cancelled.
+    fn trip_seconds(&self, rng: &mut Stream, miles: f64, hour: usize, weekend: bool) -> i64 {
+        if miles == 0.0 {
+            return if chance(rng, 0.1) {
+                i64::from(below(rng, 10))
+            } else {
+                round(self.short_trip_seconds.sample(rng))
+            };
+        }
+        let highway = 1.0 + 0.8 * miles / (miles + 7.0);
+        let weekend = if weekend { 1.12 } else { 1.0 };
+        let mph = SPEED_MPH[hour] * weekend * highway * self.speed_noise.sample(rng);
+        round(miles / mph * 3600.0 + self.boarding_seconds.sample(rng)).max(1)
+    }
+
     fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
         let base = before_tip.max(0) as f64;
         match self.tip.sample(rng) {
-            Tip::Percent(percent) => (base * percent as f64 / 100.0).round() as i64,
-            Tip::Custom => (base * (0.05 + 0.35 * unit(rng))).round() as i64,
+            Tip::Percent(fraction) => round(base * fraction),
+            Tip::Custom => round(base * (0.05 + 0.35 * unit(rng))),
             Tip::WholeDollars => 100 * (1 + i64::from(below(rng, 10))),
         }
     }
 }
 
-/// Distance in miles: log-normal around a median that depends on where the trip goes.
-fn route_miles(rng: &mut Stream, route: Route) -> f64 {
-    let (median, sigma) = match route {
-        Route::SameZone => (0.75, 0.55),
-        Route::Unknown => (2.8, 0.9),
-        Route::Jfk { manhattan: true } => (17.5, 0.12),
-        Route::Jfk { manhattan: false } => (11.0, 0.45),
-        Route::LaGuardia { manhattan: true } => (9.8, 0.15),
-        Route::LaGuardia { manhattan: false } => (6.0, 0.5),
-        Route::Newark => (17.0, 0.2),
-        Route::WithinBorough { manhattan: true } => (1.7, 0.55),
-        Route::WithinBorough { manhattan: false } => (2.6, 0.65),
-        Route::CrossBorough { manhattan: true } => (6.5, 0.4),
-        Route::CrossBorough { manhattan: false } => (7.5, 0.5),
-    };
-    log_normal(rng, median, sigma)
-}
-
-/// Duration in whole seconds: distance at the hour's speed (faster on long trips, which use
-/// highways), plus boarding and paying; zero-distance trips are short or cancelled.
-fn trip_seconds(rng: &mut Stream, miles: f64, hour: usize, weekend: bool) -> i64 {
-    if miles == 0.0 {
-        return if chance(rng, 0.1) {
-            i64::from(below(rng, 10))
-        } else {
-            log_normal(rng, 180.0, 1.0).round() as i64
-        };
-    }
-    let highway = 1.0 + 0.8 * (1.0 - (-miles / 10.0).exp());
-    let weekend = if weekend { 1.12 } else { 1.0 };
-    let mph = SPEED_MPH[hour] * weekend * highway * log_normal(rng, 1.0, 0.25);
-    (miles / mph * 3600.0 + log_normal(rng, 90.0, 0.5))
-        .round()
-        .max(1.0) as i64
-}
-
 /// Minutes the meter charged by time: the part of the trip slower than 12 mph.
 fn slow_minutes(miles: f64, seconds: i64) -> i64 {
-    let at_twelve_mph = miles / 12.0 * 3600.0;
-    ((seconds as f64 - at_twelve_mph).max(0.0) / 60.0) as i64
+    let at_twelve_mph = miles * (3600.0 / 12.0);
+    ((seconds as f64 - at_twelve_mph).max(0.0) * (1.0 / 60.0)) as i64
 }
 
 /// Tolls in cents: bridges and tunnels on trips between boroughs, to the airports and to
@@ -301,5 +352,17 @@ fn tolls(rng: &mut Stream, route: Route) -> i64 {
         1388
     } else {
         694
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_index_is_the_position_in_all() {
+        for (position, route) in Route::ALL.iter().enumerate() {
+            assert_eq!(route.index(), position);
+        }
     }
 }

@@ -299,25 +299,13 @@ async fn read_checked(dir: &Path, entry: &FileEntry) -> Result<Bytes, DataError>
 }
 
 /// Turns a store error into one that says whether the endpoint, the credentials or the
-/// bucket is wrong.
+/// bucket is wrong. object_store reports list failures as `Generic` with the HTTP status only in
+/// the text of a private error type, so the status and S3 error code are read from the text.
 fn classify(target: &S3Target, key: String, source: object_store::Error) -> DataError {
     let endpoint = target.endpoint.clone();
     let bucket = target.bucket.clone();
     let detail = source.to_string();
-    match &source {
-        object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. } => {
-            return DataError::S3Denied {
-                endpoint,
-                bucket,
-                detail,
-            };
-        }
-        object_store::Error::NotFound { .. } if detail.contains("NoSuchBucket") => {
-            return DataError::S3NoBucket { endpoint, bucket };
-        }
-        _ => {}
-    }
+    let mut chain = Vec::new();
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
     while let Some(error) = cause {
         if let Some(http) = error.downcast_ref::<HttpError>()
@@ -325,11 +313,36 @@ fn classify(target: &S3Target, key: String, source: object_store::Error) -> Data
         {
             return DataError::S3Unreachable { endpoint, detail };
         }
+        chain.push(error.to_string());
         cause = error.source();
     }
-    DataError::S3 {
-        endpoint,
-        key,
+    let text = chain.join(" ");
+    let denied = matches!(
         source,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    ) || ["status code: 401", "status code: 403"]
+        .iter()
+        .any(|status| text.contains(status));
+    if text.contains("NoSuchBucket") {
+        DataError::S3NoBucket { endpoint, bucket }
+    } else if denied {
+        DataError::S3Denied {
+            endpoint,
+            bucket,
+            detail: s3_error_code(&text).unwrap_or(detail),
+        }
+    } else {
+        DataError::S3 {
+            endpoint,
+            key,
+            source,
+        }
     }
+}
+
+/// The `<Code>…</Code>` of an S3 error body, e.g. `SignatureDoesNotMatch`.
+fn s3_error_code(text: &str) -> Option<String> {
+    let start = text.find("<Code>")? + "<Code>".len();
+    let end = start + text[start..].find("</Code>")?;
+    Some(text[start..end].to_string())
 }

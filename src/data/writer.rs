@@ -54,26 +54,77 @@ pub(crate) fn write_trip_file(
     bytes_written: &AtomicU64,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<FileEntry, DataError> {
-    let relative = plan.relative_path();
+    write_parquet(
+        root,
+        &plan.relative_path(),
+        trip_schema(),
+        bytes_written,
+        |sink| produce_trips(plan, model, seed, sink, on_batch),
+    )
+}
+
+/// Generates the trip file `plan` without keeping it: only its size in bytes.
+pub(crate) fn measure_trip_file(
+    plan: &FilePlan,
+    model: &Model,
+    seed: u64,
+) -> Result<u64, DataError> {
+    let parquet_error = |source| DataError::Parquet {
+        path: PathBuf::from(plan.relative_path()),
+        source,
+    };
+    let mut writer = ArrowWriter::try_new(ByteCounter(0), trip_schema(), Some(writer_properties()))
+        .map_err(parquet_error)?;
+    produce_trips(
+        plan,
+        model,
+        seed,
+        &mut |batch| writer.write(batch).map_err(parquet_error),
+        &|_| {},
+    )?;
+    Ok(writer.into_inner().map_err(parquet_error)?.0)
+}
+
+/// Feeds the trips of `plan` to `sink` in batches of whole hours.
+fn produce_trips(
+    plan: &FilePlan,
+    model: &Model,
+    seed: u64,
+    sink: &mut BatchSink<'_>,
+    on_batch: &(dyn Fn(u64) + Sync),
+) -> Result<u64, DataError> {
     let mut rng = file_stream(seed, u64::from(plan.index));
     let mut columns = TripColumns::default();
-    write_parquet(root, &relative, trip_schema(), bytes_written, |writer| {
-        let mut start = 0;
-        while start < plan.hours.len() {
-            let mut end = start;
-            let mut rows = 0;
-            while end < plan.hours.len() && rows < BATCH_ROWS {
-                rows += plan.hours[end].rows as usize;
-                end += 1;
-            }
-            model.fill(&mut rng, &plan.hours[start..end], &mut columns);
-            let batch_rows = columns.len() as u64;
-            writer(&columns.take_batch())?;
-            on_batch(batch_rows);
-            start = end;
+    let mut start = 0;
+    while start < plan.hours.len() {
+        let mut end = start;
+        let mut rows = 0;
+        while end < plan.hours.len() && rows < BATCH_ROWS {
+            rows += plan.hours[end].rows as usize;
+            end += 1;
         }
-        Ok(plan.rows)
-    })
+        columns.reserve(rows);
+        model.fill(&mut rng, &plan.hours[start..end], &mut columns);
+        let batch_rows = columns.len() as u64;
+        sink(&columns.take_batch())?;
+        on_batch(batch_rows);
+        start = end;
+    }
+    Ok(plan.rows)
+}
+
+/// A `Write` that keeps nothing but the count.
+struct ByteCounter(u64);
+
+impl Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes a small table in one batch (the zone lookup).
