@@ -87,6 +87,18 @@ pub(crate) fn writer_properties() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk);
+    // Statistics only where a workload may filter; the surcharges are a handful of constants.
+    for column in [
+        "store_and_fwd_flag",
+        "extra",
+        "mta_tax",
+        "tolls_amount",
+        "improvement_surcharge",
+        "congestion_surcharge",
+        "airport_fee",
+    ] {
+        builder = builder.set_column_statistics_enabled(column.into(), EnabledStatistics::None);
+    }
     for column in ["tpep_pickup_datetime", "tpep_dropoff_datetime"] {
         let path = ColumnPath::from(column);
         builder = builder

@@ -8,6 +8,7 @@
 use super::DataError;
 use super::GenSpec;
 use super::layout::{FilePlan, plan_files};
+use super::schema::ROW_GROUP_ROWS;
 use super::trips::Model;
 use super::writer::measure_trip_file;
 
@@ -37,9 +38,29 @@ fn pilot_bytes_per_row(
 ) -> Result<f64, DataError> {
     let (first, middle) = (&plans[0], &plans[plans.len() / 2]);
     let (a, b) = rayon::join(
-        || measure_trip_file(first, model, spec.seed),
-        || measure_trip_file(middle, model, spec.seed),
+        || measure_trip_file(&first, model, spec.seed),
+        || measure_trip_file(&middle, model, spec.seed),
     );
     let bytes = (a? + b?) as f64;
     Ok(bytes / (first.rows + middle.rows).max(1) as f64)
+}
+
+/// The plan cut to its first row group's worth of whole hours.
+fn first_row_group(plan: &FilePlan) -> FilePlan {
+    let mut rows = 0;
+    let hours = plan
+        .hours
+        .iter()
+        .take_while(|hour| {
+            rows += u64::from(hour.rows);
+            rows <= ROW_GROUP_ROWS as u64
+        })
+        .count()
+        .max(1);
+    let hours = plan.hours[..hours].to_vec();
+    FilePlan {
+        rows: hours.iter().map(|h| u64::from(h.rows)).sum(),
+        hours,
+        ..*plan
+    }
 }

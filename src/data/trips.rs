@@ -3,6 +3,8 @@
 //! Zones decide the route and its distance; distance, hour and weekday decide the duration;
 //! rate code, distance and slow minutes decide the meter fare under the 2023 NYC tariff; the
 //! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
+use std::sync::LazyLock;
+
 use super::columns::TripColumns;
 use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
 use super::zones::{self, Borough, JFK, LAGUARDIA, NEWARK, ServiceZone};
@@ -15,7 +17,8 @@ const ZERO_DISTANCE_SHARE: f64 = 0.015;
 const BOGUS_DISTANCE_SHARE: f64 = 0.000_02;
 const ZERO_FARE_SHARE: f64 = 0.000_3;
 
-/// Average door-to-door speed in mph by hour of a weekday; weekends run 12% faster.
+/// Average door-to-door speed in mph by hour of a weekday; weekends run 12% faster, and long
+/// trips up to 1.8× faster (`highway_speedup`).
 const SPEED_MPH: [f64; 24] = [
     15.5, 17.0, 18.0, 18.5, 18.5, 17.0, 14.0, 11.0, 9.5, 9.5, 9.5, 9.3, //
     9.2, 9.2, 9.0, 8.8, 8.8, 9.0, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5,
@@ -104,6 +107,10 @@ impl Route {
 pub(crate) struct Model {
     /// Trip distance by route, indexed by `Route::index`.
     miles: Vec<LogNormal>,
+    /// Seconds per mile at the hour's speed, `[weekend as usize][hour]`.
+    pace: [[f64; 24]; 2],
+    /// 1 / `highway_speedup` at 0, 1, …, 32 miles, interpolated in between.
+    highway_pace: [f64; 33],
     speed_noise: LogNormal,
     boarding_seconds: LogNormal,
     short_trip_seconds: LogNormal,
@@ -135,6 +142,8 @@ impl Model {
                     LogNormal::new(median, sigma)
                 })
                 .collect(),
+            pace: [1.0, 1.12].map(|factor| SPEED_MPH.map(|mph| 3600.0 / (mph * factor))),
+            highway_pace: std::array::from_fn(|miles| 1.0 / highway_speedup(miles as f64)),
             speed_noise: LogNormal::new(1.0, 0.25),
             boarding_seconds: LogNormal::new(90.0, 0.5),
             short_trip_seconds: LogNormal::new(180.0, 1.0),
@@ -168,10 +177,22 @@ impl Model {
     /// Appends every trip of `hours` to `out`, pickups in time order within each hour.
     pub(crate) fn fill(&self, rng: &mut Stream, hours: &[Hour], out: &mut TripColumns) {
         let mut offsets: Vec<u16> = Vec::new();
+        let mut per_second = vec![0u32; 3600];
         for hour in hours {
             offsets.clear();
-            offsets.extend((0..hour.rows).map(|_| below(rng, 3600) as u16));
-            offsets.sort_unstable();
+            if hour.rows < 2048 {
+                offsets.extend((0..hour.rows).map(|_| below(rng, 3600) as u16));
+                offsets.sort_unstable();
+            } else {
+                // A counting sort: same sorted offsets, linear time for busy hours.
+                per_second.fill(0);
+                for _ in 0..hour.rows {
+                    per_second[below(rng, 3600) as usize] += 1;
+                }
+                for (second, &count) in per_second.iter().enumerate() {
+                    offsets.extend(std::iter::repeat_n(second as u16, count as usize));
+                }
+            }
             for &offset in &offsets {
                 self.trip(rng, hour, hour.start + i64::from(offset), out);
             }
@@ -261,7 +282,7 @@ impl Model {
             round(miles * 100.0) as f64 / 100.0
         };
 
-        let dollars = |cents: i64| (sign * cents) as f64 / 100.0;
+        let dollars = |cents: i64| dollars(sign * cents);
         out.vendor.push(vendor);
         out.pickup.push(pickup * MICROS);
         out.dropoff.push((pickup + seconds) * MICROS);
@@ -316,10 +337,12 @@ impl Model {
                 round(self.short_trip_seconds.sample(rng))
             };
         }
-        let highway = 1.0 + 0.8 * miles / (miles + 7.0);
-        let weekend = if weekend { 1.12 } else { 1.0 };
-        let mph = SPEED_MPH[hour] * weekend * highway * self.speed_noise.sample(rng);
-        round(miles / mph * 3600.0 + self.boarding_seconds.sample(rng)).max(1)
+        let capped = miles.min(32.0);
+        let whole = (capped as usize).min(31);
+        let (near, far) = (self.highway_pace[whole], self.highway_pace[whole + 1]);
+        let highway = near + (far - near) * (capped - whole as f64);
+        let pace = self.pace[usize::from(weekend)][hour] * highway * self.speed_noise.sample(rng);
+        round(miles * pace + self.boarding_seconds.sample(rng)).max(1)
     }
 
     fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
@@ -331,6 +354,29 @@ impl Model {
         }
     }
 }
+
+/// How much faster than the hour's average a trip of `miles` runs: highways on long trips.
+fn highway_speedup(miles: f64) -> f64 {
+    1.0 + 0.8 * miles / (miles + 7.0)
+}
+
+/// Cents to dollars, exactly as `cents / 100.0`; small amounts come from a table, because
+/// surcharges repeat on every row and a division costs more than the rest of the row's
+/// arithmetic.
+#[inline]
+fn dollars(cents: i64) -> f64 {
+    static SMALL: LazyLock<Vec<f64>> = LazyLock::new(|| {
+        (-SMALL_CENTS..=SMALL_CENTS)
+            .map(|c| c as f64 / 100.0)
+            .collect()
+    });
+    match usize::try_from(cents + SMALL_CENTS) {
+        Ok(index) if index < SMALL.len() => SMALL[index],
+        _ => cents as f64 / 100.0,
+    }
+}
+
+const SMALL_CENTS: i64 = 2000;
 
 /// Minutes the meter charged by time: the part of the trip slower than 12 mph.
 fn slow_minutes(miles: f64, seconds: i64) -> i64 {
@@ -358,6 +404,15 @@ fn tolls(rng: &mut Stream, route: Route) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dollars_are_exact_divisions() {
+        for cents in [
+            -250_000, -2001, -2000, -175, -1, 0, 1, 50, 694, 1999, 2000, 2001, 12_345,
+        ] {
+            assert_eq!(dollars(cents), cents as f64 / 100.0, "{cents}");
+        }
+    }
 
     #[test]
     fn route_index_is_the_position_in_all() {
