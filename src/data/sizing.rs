@@ -30,13 +30,15 @@ pub(crate) fn plan_with(spec: &GenSpec, bytes_per_row: f64) -> Vec<FilePlan> {
     )
 }
 
-/// Bytes per row over files 0 and n/2 of `plans`, encoded in parallel and thrown away.
+/// Bytes per row over the first row group of files 0 and n/2 of `plans`, encoded in parallel
+/// and thrown away (a file's later row groups cost about the same per row as its first).
 fn pilot_bytes_per_row(
     spec: &GenSpec,
     model: &Model,
     plans: &[FilePlan],
 ) -> Result<f64, DataError> {
-    let (first, middle) = (&plans[0], &plans[plans.len() / 2]);
+    let first = first_row_group(&plans[0]);
+    let middle = first_row_group(&plans[plans.len() / 2]);
     let (a, b) = rayon::join(
         || measure_trip_file(&first, model, spec.seed),
         || measure_trip_file(&middle, model, spec.seed),
