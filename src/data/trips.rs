@@ -3,11 +3,11 @@
 //! Zones decide the route and its distance; distance, hour and weekday decide the duration;
 //! rate code, distance and slow minutes decide the meter fare under the 2023 NYC tariff; the
 //! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
-use std::sync::LazyLock;
-
 use super::columns::TripColumns;
+use super::route::Route;
 use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
-use super::zones::{self, Borough, JFK, LAGUARDIA, NEWARK, ServiceZone};
+use super::tariff::{dollars, metered_cents};
+use super::zones::{self, Borough, JFK, LAGUARDIA, ServiceZone};
 
 /// Share of trips the TLC could not attribute (payment type 0): passenger count, rate code,
 /// store-and-forward flag, congestion surcharge and airport fee are null together.
@@ -40,67 +40,6 @@ enum Tip {
     Percent(f64),
     Custom,
     WholeDollars,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Route {
-    SameZone,
-    Unknown,
-    Jfk { manhattan: bool },
-    LaGuardia { manhattan: bool },
-    Newark,
-    WithinBorough { manhattan: bool },
-    CrossBorough { manhattan: bool },
-}
-
-impl Route {
-    const ALL: [Route; 11] = [
-        Route::SameZone,
-        Route::Unknown,
-        Route::Jfk { manhattan: true },
-        Route::Jfk { manhattan: false },
-        Route::LaGuardia { manhattan: true },
-        Route::LaGuardia { manhattan: false },
-        Route::Newark,
-        Route::WithinBorough { manhattan: true },
-        Route::WithinBorough { manhattan: false },
-        Route::CrossBorough { manhattan: true },
-        Route::CrossBorough { manhattan: false },
-    ];
-
-    /// Position in `ALL`.
-    fn index(self) -> usize {
-        match self {
-            Route::SameZone => 0,
-            Route::Unknown => 1,
-            Route::Jfk { manhattan: true } => 2,
-            Route::Jfk { manhattan: false } => 3,
-            Route::LaGuardia { manhattan: true } => 4,
-            Route::LaGuardia { manhattan: false } => 5,
-            Route::Newark => 6,
-            Route::WithinBorough { manhattan: true } => 7,
-            Route::WithinBorough { manhattan: false } => 8,
-            Route::CrossBorough { manhattan: true } => 9,
-            Route::CrossBorough { manhattan: false } => 10,
-        }
-    }
-
-    /// Median and log-normal shape of the distance in miles.
-    fn miles(self) -> (f64, f64) {
-        match self {
-            Route::SameZone => (0.75, 0.55),
-            Route::Unknown => (2.8, 0.9),
-            Route::Jfk { manhattan: true } => (17.5, 0.12),
-            Route::Jfk { manhattan: false } => (11.0, 0.45),
-            Route::LaGuardia { manhattan: true } => (9.8, 0.15),
-            Route::LaGuardia { manhattan: false } => (6.0, 0.5),
-            Route::Newark => (17.0, 0.2),
-            Route::WithinBorough { manhattan: true } => (1.7, 0.55),
-            Route::WithinBorough { manhattan: false } => (2.6, 0.65),
-            Route::CrossBorough { manhattan: true } => (6.5, 0.4),
-            Route::CrossBorough { manhattan: false } => (7.5, 0.5),
-        }
-    }
 }
 
 /// The lookup tables behind every draw; built once and shared read-only by all threads.
@@ -208,7 +147,7 @@ impl Model {
         } else {
             self.dropoff.sample(rng)
         };
-        let route = self.route(from, to);
+        let route = Route::between(from, to, &self.borough);
         let mut miles = self.miles[route.index()].sample(rng);
         if chance(rng, ZERO_DISTANCE_SHARE) {
             miles = 0.0;
@@ -225,7 +164,7 @@ impl Model {
         let peak = !weekend && (16..20).contains(&hour.hour);
         let night = hour.hour >= 20 || hour.hour < 6;
 
-        let meter = 300 + 70 * (miles * 5.0).ceil() as i64 + 70 * slow_minutes(miles, seconds);
+        let meter = metered_cents(miles, seconds);
         let mut fare = match rate_code {
             2 => 7000,
             3 => meter + 2000,
@@ -252,7 +191,7 @@ impl Model {
         } else {
             0
         };
-        let mut tolls = tolls(rng, route);
+        let mut tolls = route.tolls(rng);
         if chance(rng, ZERO_FARE_SHARE) {
             (
                 fare,
@@ -306,26 +245,6 @@ impl Model {
         out.airport.push(dollars(airport));
     }
 
-    fn route(&self, from: i32, to: i32) -> Route {
-        let (a, b) = (self.borough[from as usize], self.borough[to as usize]);
-        let manhattan = a == Borough::Manhattan || b == Borough::Manhattan;
-        if a == Borough::Unknown || b == Borough::Unknown {
-            Route::Unknown
-        } else if from == to {
-            Route::SameZone
-        } else if from == JFK || to == JFK {
-            Route::Jfk { manhattan }
-        } else if from == LAGUARDIA || to == LAGUARDIA {
-            Route::LaGuardia { manhattan }
-        } else if from == NEWARK || to == NEWARK {
-            Route::Newark
-        } else if a == b {
-            Route::WithinBorough { manhattan }
-        } else {
-            Route::CrossBorough { manhattan }
-        }
-    }
-
     /// Duration in whole seconds: distance at the hour's speed (up to 1.8× faster on long trips,
     /// which use highways), plus boarding and paying; zero-distance trips are short or
     /// cancelled.
@@ -358,66 +277,4 @@ impl Model {
 /// How much faster than the hour's average a trip of `miles` runs: highways on long trips.
 fn highway_speedup(miles: f64) -> f64 {
     1.0 + 0.8 * miles / (miles + 7.0)
-}
-
-/// Cents to dollars, exactly as `cents / 100.0`; small amounts come from a table, because
-/// surcharges repeat on every row and a division costs more than the rest of the row's
-/// arithmetic.
-#[inline]
-fn dollars(cents: i64) -> f64 {
-    static SMALL: LazyLock<Vec<f64>> = LazyLock::new(|| {
-        (-SMALL_CENTS..=SMALL_CENTS)
-            .map(|c| c as f64 / 100.0)
-            .collect()
-    });
-    match usize::try_from(cents + SMALL_CENTS) {
-        Ok(index) if index < SMALL.len() => SMALL[index],
-        _ => cents as f64 / 100.0,
-    }
-}
-
-const SMALL_CENTS: i64 = 2000;
-
-/// Minutes the meter charged by time: the part of the trip slower than 12 mph.
-fn slow_minutes(miles: f64, seconds: i64) -> i64 {
-    let at_twelve_mph = miles * (3600.0 / 12.0);
-    ((seconds as f64 - at_twelve_mph).max(0.0) * (1.0 / 60.0)) as i64
-}
-
-/// Tolls in cents: bridges and tunnels on trips between boroughs, to the airports and to
-/// New Jersey; rarely within a borough.
-fn tolls(rng: &mut Stream, route: Route) -> i64 {
-    let toll_share = match route {
-        Route::Newark => return if chance(rng, 0.8) { 1706 } else { 0 },
-        Route::Jfk { .. } | Route::LaGuardia { .. } | Route::CrossBorough { .. } => 0.35,
-        _ => 0.004,
-    };
-    if !chance(rng, toll_share) {
-        0
-    } else if chance(rng, 0.08) {
-        1388
-    } else {
-        694
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dollars_are_exact_divisions() {
-        for cents in [
-            -250_000, -2001, -2000, -175, -1, 0, 1, 50, 694, 1999, 2000, 2001, 12_345,
-        ] {
-            assert_eq!(dollars(cents), cents as f64 / 100.0, "{cents}");
-        }
-    }
-
-    #[test]
-    fn route_index_is_the_position_in_all() {
-        for (position, route) in Route::ALL.iter().enumerate() {
-            assert_eq!(route.index(), position);
-        }
-    }
 }
