@@ -48,7 +48,8 @@ impl GenSpec {
     }
 }
 
-/// A snapshot of generation progress, reported after every batch and every file.
+/// A snapshot of generation progress, reported after every batch and every file. The first
+/// report comes after the size pilots (two row groups encoded in memory, a few seconds at most).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// 1 normally; 2 when the first pass missed the size and the trips are being rewritten.
@@ -60,7 +61,9 @@ pub struct Progress {
     pub bytes_written: u64,
 }
 
-/// Generates the dataset `spec` into `out`, which must be absent or empty.
+/// Generates the dataset `spec` into `out`, which must be absent or empty. `manifest.json` is
+/// written last: on error `out` holds no manifest (and maybe `*.partial` files) and should be
+/// removed by the caller.
 pub fn generate(
     spec: &GenSpec,
     out: &Path,
