@@ -1,0 +1,243 @@
+//! The trip model: one yellow-cab trip at a time, each field drawn so that the fields agree.
+//!
+//! Zones decide the route and its distance; distance, hour and weekday decide the duration;
+//! rate code, distance and slow minutes decide the meter fare under the 2023 NYC tariff; the
+//! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
+use super::columns::TripColumns;
+use super::route::Route;
+use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
+use super::tariff::{dollars, metered_cents};
+use super::zones::{self, Borough, JFK, LAGUARDIA, ServiceZone};
+
+/// Share of trips the TLC could not attribute (payment type 0): passenger count, rate code,
+/// store-and-forward flag, congestion surcharge and airport fee are null together.
+pub(crate) const UNKNOWN_ROW_SHARE: f64 = 0.025;
+const SAME_ZONE_SHARE: f64 = 0.06;
+const ZERO_DISTANCE_SHARE: f64 = 0.015;
+const BOGUS_DISTANCE_SHARE: f64 = 0.000_02;
+const ZERO_FARE_SHARE: f64 = 0.000_3;
+
+/// Average door-to-door speed in mph by hour of a weekday; weekends run 12% faster, and long
+/// trips up to 1.8× faster (`highway_speedup`).
+const SPEED_MPH: [f64; 24] = [
+    15.5, 17.0, 18.0, 18.5, 18.5, 17.0, 14.0, 11.0, 9.5, 9.5, 9.5, 9.3, //
+    9.2, 9.2, 9.0, 8.8, 8.8, 9.0, 9.5, 10.5, 11.5, 12.5, 13.5, 14.5,
+];
+
+const MICROS: i64 = 1_000_000;
+
+/// One hour of pickups to generate: its start (local seconds since 1970) and its row count.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hour {
+    pub start: i64,
+    pub rows: u32,
+    pub weekday: u8,
+    pub hour: u8,
+}
+
+#[derive(Clone, Copy)]
+enum Tip {
+    Percent(f64),
+    Custom,
+    WholeDollars,
+}
+
+/// The lookup tables behind every draw; built once and shared read-only by all threads.
+pub(crate) struct Model {
+    /// Trip distance by route, indexed by `Route::index`.
+    miles: Vec<LogNormal>,
+    /// Seconds per mile at the hour's speed, `[weekend as usize][hour]`.
+    pace: [[f64; 24]; 2],
+    /// 1 / `highway_speedup` at 0, 1, …, 32 miles, interpolated in between.
+    highway_pace: [f64; 33],
+    speed_noise: LogNormal,
+    boarding_seconds: LogNormal,
+    short_trip_seconds: LogNormal,
+    negotiated_dollars: LogNormal,
+    pickup: Table<i32>,
+    dropoff: Table<i32>,
+    vendor: Table<i32>,
+    passengers: Table<i64>,
+    payment: Table<i64>,
+    rate_code: Table<i64>,
+    tip: Table<Tip>,
+    borough: Vec<Borough>,
+    yellow: Vec<bool>,
+}
+
+impl Model {
+    pub(crate) fn new() -> Model {
+        let mut borough = vec![Borough::Unknown];
+        let mut yellow = vec![false];
+        for zone in zones::all_zones() {
+            borough.push(zone.borough);
+            yellow.push(zone.service_zone == ServiceZone::YellowZone);
+        }
+        Model {
+            miles: Route::ALL
+                .iter()
+                .map(|route| {
+                    let (median, sigma) = route.miles();
+                    LogNormal::new(median, sigma)
+                })
+                .collect(),
+            pace: [1.0, 1.12].map(|factor| SPEED_MPH.map(|mph| 3600.0 / (mph * factor))),
+            highway_pace: std::array::from_fn(|miles| 1.0 / highway_speedup(miles as f64)),
+            speed_noise: LogNormal::new(1.0, 0.25),
+            boarding_seconds: LogNormal::new(90.0, 0.5),
+            short_trip_seconds: LogNormal::new(180.0, 1.0),
+            negotiated_dollars: LogNormal::new(65.0, 0.5),
+            pickup: Table::new(&zones::pickup_weights()),
+            dropoff: Table::new(&zones::dropoff_weights()),
+            vendor: Table::new(&[(1, 0.27), (2, 0.73)]),
+            passengers: Table::new(&[(0, 0.018), (1, 0.76), (2, 0.145), (3, 0.035), (4, 0.02), (5, 0.013), (6, 0.009)]),
+            payment: Table::new(&[(1, 0.80), (2, 0.17), (3, 0.009), (4, 0.021)]),
+            rate_code: Table::new(&[(1, 0.987), (5, 0.007), (4, 0.0015), (99, 0.0045)]),
+            tip: Table::new(&[
+                (Tip::Percent(0.20), 0.42),
+                (Tip::Percent(0.25), 0.20),
+                (Tip::Percent(0.30), 0.10),
+                (Tip::Custom, 0.18),
+                (Tip::WholeDollars, 0.10),
+            ]),
+            borough,
+            yellow,
+        }
+    }
+
+    /// Appends every trip of `hours` to `out`, pickups in time order within each hour.
+    pub(crate) fn fill(&self, rng: &mut Stream, hours: &[Hour], out: &mut TripColumns) {
+        let mut offsets: Vec<u16> = Vec::new();
+        let mut per_second = vec![0u32; 3600];
+        for hour in hours {
+            offsets.clear();
+            if hour.rows < 2048 {
+                offsets.extend((0..hour.rows).map(|_| below(rng, 3600) as u16));
+                offsets.sort_unstable();
+            } else {
+                // A counting sort: same sorted offsets, linear time for busy hours.
+                per_second.fill(0);
+                for _ in 0..hour.rows {
+                    per_second[below(rng, 3600) as usize] += 1;
+                }
+                for (second, &count) in per_second.iter().enumerate() {
+                    offsets.extend(std::iter::repeat_n(second as u16, count as usize));
+                }
+            }
+            for &offset in &offsets {
+                self.trip(rng, hour, hour.start + i64::from(offset), out);
+            }
+        }
+    }
+
+    fn trip(&self, rng: &mut Stream, hour: &Hour, pickup: i64, out: &mut TripColumns) {
+        let vendor = self.vendor.sample(rng);
+        let known = !chance(rng, UNKNOWN_ROW_SHARE);
+        let from = self.pickup.sample(rng);
+        let to = if chance(rng, SAME_ZONE_SHARE) { from } else { self.dropoff.sample(rng) };
+        let route = Route::between(from, to, &self.borough);
+        let mut miles = self.miles[route.index()].sample(rng);
+        if chance(rng, ZERO_DISTANCE_SHARE) {
+            miles = 0.0;
+        }
+        let weekend = hour.weekday >= 5;
+        let seconds = self.trip_seconds(rng, miles, usize::from(hour.hour), weekend);
+
+        let rate_code = match route {
+            Route::Jfk { manhattan: true } if chance(rng, 0.85) => 2,
+            Route::Newark if chance(rng, 0.8) => 3,
+            _ => self.rate_code.sample(rng),
+        };
+        let payment = if known { self.payment.sample(rng) } else { 0 };
+        let peak = !weekend && (16..20).contains(&hour.hour);
+        let night = hour.hour >= 20 || hour.hour < 6;
+
+        let meter = metered_cents(miles, seconds);
+        let mut fare = match rate_code {
+            2 => 7000,
+            3 => meter + 2000,
+            4 => meter * 3 / 2,
+            5 => round(self.negotiated_dollars.sample(rng)) * 100,
+            _ => meter,
+        };
+        let mut extra = match rate_code {
+            2 if peak => 500,
+            2 | 5 => 0,
+            _ if peak => 250,
+            _ if night => 100,
+            _ => 0,
+        };
+        let mut mta_tax = if matches!(rate_code, 4 | 5) { 0 } else { 50 };
+        let mut improvement = 100;
+        let mut congestion = if self.yellow[from as usize] || self.yellow[to as usize] { 250 } else { 0 };
+        let mut airport = if from == JFK || from == LAGUARDIA { 175 } else { 0 };
+        let mut tolls = route.tolls(rng);
+        if chance(rng, ZERO_FARE_SHARE) {
+            (fare, extra, mta_tax, improvement, congestion, airport, tolls) = (0, 0, 0, 0, 0, 0, 0);
+        }
+        let before_tip = fare + extra + mta_tax + improvement + congestion + airport + tolls;
+        let tip = if payment == 1 && chance(rng, 0.86) { self.tip_cents(rng, before_tip) } else { 0 };
+        // Refunds and disputes are booked as a second record with every amount negated.
+        let sign = match payment {
+            4 if chance(rng, 0.5) => -1,
+            3 if chance(rng, 0.3) => -1,
+            _ => 1,
+        };
+        let recorded_miles = if chance(rng, BOGUS_DISTANCE_SHARE) {
+            round(500.0 + unit(rng) * 99_500.0) as f64
+        } else {
+            round(miles * 100.0) as f64 / 100.0
+        };
+
+        let dollars = |cents: i64| dollars(sign * cents);
+        out.vendor.push(vendor);
+        out.pickup.push(pickup * MICROS);
+        out.dropoff.push((pickup + seconds) * MICROS);
+        out.passengers.push(self.passengers.sample(rng));
+        out.distance.push(recorded_miles);
+        out.rate_code.push(rate_code);
+        out.stored_and_forwarded.push(vendor == 1 && chance(rng, 0.02));
+        out.known.push(known);
+        out.pickup_zone.push(from);
+        out.dropoff_zone.push(to);
+        out.payment.push(payment);
+        out.fare.push(dollars(fare));
+        out.extra.push(dollars(extra));
+        out.mta_tax.push(dollars(mta_tax));
+        out.tip.push(dollars(tip));
+        out.tolls.push(dollars(tolls));
+        out.improvement.push(dollars(improvement));
+        out.total.push(dollars(before_tip + tip));
+        out.congestion.push(dollars(congestion));
+        out.airport.push(dollars(airport));
+    }
+
+    /// Duration in whole seconds: distance at the hour's speed (up to 1.8× faster on long trips,
+    /// which use highways), plus boarding and paying; zero-distance trips are short or
+    /// cancelled.
+    fn trip_seconds(&self, rng: &mut Stream, miles: f64, hour: usize, weekend: bool) -> i64 {
+        if miles == 0.0 {
+            return if chance(rng, 0.1) { i64::from(below(rng, 10)) } else { round(self.short_trip_seconds.sample(rng)) };
+        }
+        let capped = miles.min(32.0);
+        let whole = (capped as usize).min(31);
+        let (near, far) = (self.highway_pace[whole], self.highway_pace[whole + 1]);
+        let highway = near + (far - near) * (capped - whole as f64);
+        let pace = self.pace[usize::from(weekend)][hour] * highway * self.speed_noise.sample(rng);
+        round(miles * pace + self.boarding_seconds.sample(rng)).max(1)
+    }
+
+    fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
+        let base = before_tip.max(0) as f64;
+        match self.tip.sample(rng) {
+            Tip::Percent(fraction) => round(base * fraction),
+            Tip::Custom => round(base * (0.05 + 0.35 * unit(rng))),
+            Tip::WholeDollars => 100 * (1 + i64::from(below(rng, 10))),
+        }
+    }
+}
+
+/// How much faster than the hour's average a trip of `miles` runs: highways on long trips.
+fn highway_speedup(miles: f64) -> f64 {
+    1.0 + 0.8 * miles / (miles + 7.0)
+}
