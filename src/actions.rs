@@ -1,7 +1,10 @@
 //! Built-in actions: work the engine does itself, writing into the node's `$OUT` like a command.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+
+use crate::data::{self, Check, GenSpec, S3Target};
 
 use serde::Serialize;
 
@@ -59,4 +62,38 @@ pub fn summary(input: &SummaryInput, out: &Path) -> std::io::Result<()> {
         let _ = writeln!(md, "| `{}` | {} | `{}` |", d.node, d.status, &d.output[..12.min(d.output.len())]);
     }
     std::fs::write(out.join("summary.md"), md)
+}
+
+/// What the `dataset` action generates: target size and seed, from the rule's params.
+pub fn dataset_spec(params: &BTreeMap<String, String>) -> Result<GenSpec, String> {
+    let size = params.get("size").ok_or("the `dataset` action needs param `size`")?;
+    let bytes = data::parse_size(size).map_err(|e| format!("param `size`: {e}"))?;
+    let seed = match params.get("seed") {
+        Some(s) => s.trim().parse().map_err(|_| format!("param `seed` must be a whole number, not `{s}`"))?,
+        None => data::DEFAULT_SEED,
+    };
+    Ok(GenSpec::new(bytes, seed))
+}
+
+/// Generates the dataset into `out` (which the executor created empty).
+pub fn dataset(spec: &GenSpec, out: &Path) -> Result<(), String> {
+    data::generate(spec, out, &|_| {}).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Uploads the dataset in `dataset_dir` and writes `receipt.json` into `out`.
+pub fn upload(params: &BTreeMap<String, String>, dataset_dir: &Path, out: &Path) -> Result<(), String> {
+    let bucket = params.get("bucket").ok_or("the `upload` action needs param `bucket`")?;
+    let prefix = params.get("prefix").map_or("datasets", String::as_str);
+    let target = match params.get("endpoint") {
+        Some(e) => S3Target::new(e, bucket, prefix),
+        None => S3Target::from_env(bucket, prefix),
+    }
+    .map_err(|e| e.to_string())?;
+    let manifest = data::verify(dataset_dir, Check::Sizes).map_err(|e| e.to_string())?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("starting the upload runtime: {e}"))?;
+    let receipt = runtime.block_on(data::upload(dataset_dir, &manifest, &target)).map_err(|e| e.to_string())?;
+    // Only what identifies the upload: how many files it sent this time is not an output.
+    let json = serde_json::json!({ "url": receipt.url, "prefix": receipt.prefix, "dataset": manifest.digest, "endpoint": target.endpoint });
+    std::fs::write(out.join("receipt.json"), serde_json::to_vec_pretty(&json).expect("JSON values serialize")).map_err(|e| e.to_string())
 }

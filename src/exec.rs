@@ -80,6 +80,8 @@ impl Executed {
 enum Work {
     Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
     Summary(SummaryInput),
+    Dataset(crate::data::GenSpec),
+    Upload { params: BTreeMap<String, String>, dataset: PathBuf },
 }
 
 struct Done {
@@ -109,9 +111,16 @@ fn perform(
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let fail = |e: String| (e, None);
     match work {
-        Work::Summary(input) => {
+        Work::Summary(_) | Work::Dataset(_) | Work::Upload { .. } => {
+            let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
-            actions::summary(&input, &out).map_err(|e| fail(format!("writing the summary: {e}")))?;
+            match work {
+                Work::Summary(input) => actions::summary(&input, &out).map_err(|e| format!("writing the summary: {e}")),
+                Work::Dataset(spec) => actions::dataset(&spec, &out),
+                Work::Upload { params, dataset } => actions::upload(&params, &dataset, &out),
+                Work::Command { .. } => unreachable!("matched above"),
+            }
+            .map_err(fail)?;
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
@@ -454,6 +463,15 @@ fn make_work(
                 })
                 .collect();
             Ok(Work::Summary(SummaryInput { tier: g.tier.clone(), backend: g.backend.clone(), cells: node.cells.len(), deps, skipped }))
+        }
+        Action::Dataset => Ok(Work::Dataset(actions::dataset_spec(&plan.statics[&n].params)?)),
+        Action::Upload => {
+            let dataset = node
+                .deps
+                .iter()
+                .find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Dataset)
+                .ok_or_else(|| format!("rule `{}`: the `upload` action needs a dependency whose action is `dataset`", rule.name))?;
+            Ok(Work::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) })
         }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];

@@ -75,6 +75,7 @@ fn describe_input(name: &str) -> String {
         Some(("src", s)) => format!("source `{s}`"),
         Some(("dep", d)) => format!("output of `{d}`"),
         Some(("var", v)) => format!("Loadfile variable `vars.{v}`"),
+        Some(("param", p)) => format!("param `{p}`"),
         _ if name == "rule" => "the rule's declaration".to_string(),
         _ => format!("input `{name}`"),
     }
@@ -95,6 +96,8 @@ pub struct Statics {
     pub src: BTreeMap<String, Value>,
     /// Binding values, tier, node id, cell, vars: the base of every template context.
     pub base: BTreeMap<String, Value>,
+    /// A built-in action's params, rendered.
+    pub params: BTreeMap<String, String>,
 }
 
 /// The plan for a set of targets: every node of their closure, in topological order.
@@ -192,6 +195,13 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
         inputs.insert(format!("src:{name}"), d);
         src.insert(name.clone(), v);
     }
+    let mut params = BTreeMap::new();
+    for name in rule.params.keys() {
+        let v = ctx.templates.param(&rule.name, name, &base_value).map_err(|e| format!("param `{name}`: {e}"))?;
+        inputs.insert(format!("param:{name}"), Digest::of("loadbuild 2026-11 param", v.as_str()));
+        params.insert(name.clone(), v);
+    }
+    inputs.insert("action".into(), Digest::of("loadbuild 2026-11 action", rule.action.version().as_str()));
     for var in ctx.templates.vars_used(node.rule) {
         if var == "*" {
             inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));
@@ -211,7 +221,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             .collect();
         inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
     }
-    Ok(Statics { inputs, src, base })
+    Ok(Statics { inputs, src, base, params })
 }
 
 /// The key of node `n` given the output digests of its dependencies.

@@ -21,6 +21,10 @@ fn source_name(rule: &str, src: &str) -> String {
     format!("{rule}#src.{src}")
 }
 
+fn param_name(rule: &str, param: &str) -> String {
+    format!("{rule}#param.{param}")
+}
+
 fn command_name(rule: &str) -> String {
     format!("{rule}#command")
 }
@@ -39,6 +43,9 @@ impl Templates {
             let mut names = Vec::new();
             for (src, path) in &rule.sources {
                 names.push((source_name(&rule.name, src), path.clone(), format!("source `{src}`")));
+            }
+            for (p, text) in &rule.params {
+                names.push((param_name(&rule.name, p), text.clone(), format!("param `{p}`")));
             }
             if let Action::Command { script } = &rule.action {
                 names.push((command_name(&rule.name), script.clone(), "`command`".to_string()));
@@ -65,6 +72,10 @@ impl Templates {
 
     pub fn source(&self, rule: &str, src: &str, ctx: &Value) -> Result<String, String> {
         self.render(&source_name(rule, src), ctx)
+    }
+
+    pub fn param(&self, rule: &str, param: &str, ctx: &Value) -> Result<String, String> {
+        self.render(&param_name(rule, param), ctx)
     }
 
     pub fn command(&self, rule: &str, ctx: &Value) -> Result<String, String> {

@@ -142,7 +142,7 @@ fn issue_2_golden_digests_for_a_fixed_project() {
     assert_ne!(q.run(&["hash"]).ok().stdout.trim(), GOLDEN_HASH);
 }
 
-const GOLDEN_HASH: &str = "44b6f4b92a3a6b0156b18ffeaab433fe701d9f6884ccbcee8284f49a634405dc";
+const GOLDEN_HASH: &str = "500b1af444e1bfeff8b48de9a0236a73621f35c97f68a8e7199e9021b08333f9";
 
 #[test]
 fn issue_2_failures_are_not_cached_and_transients_are_retried() {

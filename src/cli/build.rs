@@ -422,7 +422,7 @@ pub fn hash(loadfile: Option<PathBuf>, a: HashArgs) -> CmdResult {
         }
     }
     let parts = problems.into_result(parts)?;
-    println!("{}", Digest::of("loadbuild 2026-11 ci cache key", &parts));
+    println!("{}", Digest::of("loadbuild 2026-11 ci cache key", &(crate::hash::KEY_SCHEMA, &parts)));
     Ok(EXIT_OK)
 }
 

@@ -6,6 +6,7 @@
 
 mod build;
 mod cache;
+mod data;
 mod matrix;
 mod session;
 
@@ -70,6 +71,9 @@ enum Command {
     /// Inspect or clean the cache
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Generate datasets outside the build graph
+    #[command(subcommand)]
+    Data(data::DataCommand),
 }
 
 /// Which cells and which tier a command works on.
@@ -140,6 +144,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Graph(a) => build::graph(cli.loadfile, a),
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
+        Command::Data(c) => data::run(c),
     };
     match result {
         Ok(code) => ExitCode::from(code),

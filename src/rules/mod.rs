@@ -26,10 +26,43 @@ pub enum Action {
     Command { script: String },
     /// Writes a plain summary of the outcomes of its dependencies (and the skipped cells).
     Summary,
+    /// Generates the NYC-taxi dataset: params `size` (e.g. `1GiB`), `seed` (optional).
+    Dataset,
+    /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
+    /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
+    Upload,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload"];
+
+    fn from_builtin(name: &str) -> Option<Action> {
+        match name {
+            "summary" => Some(Action::Summary),
+            "dataset" => Some(Action::Dataset),
+            "upload" => Some(Action::Upload),
+            _ => None,
+        }
+    }
+
+    /// `(required, optional)` params of a built-in action.
+    pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            Action::Command { .. } | Action::Summary => (&[], &[]),
+            Action::Dataset => (&["size"], &["seed"]),
+            Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
+        }
+    }
+
+    /// The version of a built-in's implementation: part of its nodes' keys.
+    pub fn version(&self) -> String {
+        match self {
+            Action::Command { .. } => "command".into(),
+            Action::Summary => "summary 1".into(),
+            Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
+            Action::Upload => "upload 1".into(),
+        }
+    }
 }
 
 /// What to do with a command that exits non-zero.
@@ -68,6 +101,8 @@ pub struct Rule {
     pub on_failure: OnFailure,
     /// Files the action must produce in `$OUT`.
     pub outputs: Vec<String>,
+    /// Parameters of a built-in action: name → template, rendered per node.
+    pub params: BTreeMap<String, String>,
     /// Digest of the rule's declaration as written: editing it invalidates its nodes.
     pub def_digest: Digest,
     /// `rules/x.toml:LINE`.
@@ -248,6 +283,7 @@ const RULE_KEYS: &[&str] = &[
     "transient_exit_codes",
     "on_failure",
     "outputs",
+    "params",
 ];
 
 /// A rule as declared, with its dependencies still named (resolved by [`order`]).
@@ -308,11 +344,11 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
     let action = match (action_name.as_ref().map(|a| a.value.as_str()), command) {
         (Some("command") | None, Some(c)) => Some(Action::Command { script: c.value }),
         (Some("command") | None, None) => {
-            r.error(action_name.and_then(|a| a.span), format!("rule `{name}` has no `command`")).help =
+            r.error(action_name.clone().and_then(|a| a.span), format!("rule `{name}` has no `command`")).help =
                 Some("give `command = \"…\"` (a shell script writing into `$OUT`) or a built-in `action`".into());
             None
         }
-        (Some("summary"), None) => Some(Action::Summary),
+        (Some(b), None) if Action::from_builtin(b).is_some() => Action::from_builtin(b),
         (Some(other), c) => {
             let a = action_name.clone().expect("matched Some");
             if Action::BUILTINS.contains(&other) {
@@ -360,6 +396,27 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
             OnFailure::Stop
         }
     };
+    let mut params = BTreeMap::new();
+    if let Some(pt) = t.get("params").and_then(|i| r.table(i, "`params`")) {
+        for (k, v) in pt.iter() {
+            if let Some(s) = r.string(v, &format!("param `{k}`")) {
+                params.insert(k.to_string(), s.value);
+            }
+        }
+    }
+    if let Some(a) = &action {
+        let (required, optional) = a.params();
+        let span = t.get("params").and_then(|i| i.span()).or_else(|| action_name.as_ref().and_then(|a| a.span.clone()));
+        for p in required.iter().filter(|p| !params.contains_key(**p)) {
+            r.error(span.clone(), format!("rule `{name}`: action needs param `{p}`")).help =
+                Some(format!("add `params = {{ {p} = \"…\" }}`"));
+        }
+        for p in params.keys().filter(|p| !required.contains(&p.as_str()) && !optional.contains(&p.as_str())) {
+            let known: Vec<&str> = required.iter().chain(optional).copied().collect();
+            r.error(span.clone(), format!("rule `{name}`: unknown param `{p}`")).help =
+                Some(if known.is_empty() { "this action takes no params".into() } else { format!("known params: {}", known.join(", ")) });
+        }
+    }
     let outputs = t
         .get("outputs")
         .and_then(|i| r.strings(i, "`outputs`"))
@@ -382,6 +439,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         transient_exit_codes,
         on_failure,
         outputs,
+        params,
         def_digest,
         origin: format!("{}:{line}", r.file.display),
     };
