@@ -210,7 +210,27 @@ pub fn execute(
     let (tx, rx) = mpsc::channel::<Done>();
     let tmp_root = ctx.layout.tmp();
 
+    // A fixed pool: no node runs without at least one core of the budget, so this many
+    // workers are never idle while a node waits; spawning a thread per node cost more than a
+    // short command.
+    let (job_tx, job_rx) = mpsc::channel::<(NodeIx, Work, PathBuf)>();
+    let job_rx = std::sync::Mutex::new(job_rx);
     std::thread::scope(|scope| -> Result<(), StoreError> {
+        let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
+        for _ in 0..cfg.budget.cores.max(1) {
+            let (tx, job_rx, cancel, layout) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout);
+            scope.spawn(move || {
+                loop {
+                    let job = job_rx.lock().expect("no worker panics holding the queue").recv();
+                    let Ok((n, work, out)) = job else { return };
+                    let t0 = Instant::now();
+                    let result = perform(layout, backend, work, out.clone(), &cancel);
+                    let _ = remove_tree(&out);
+                    let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
+                }
+            });
+        }
+        drop(tx);
         loop {
             // Decide each newly ready node: fresh after all (cutoff), or queued to run.
             while let Some(n) = ready.pop() {
@@ -249,16 +269,7 @@ pub fn execute(
                         }
                     };
                     running.insert(n, w.need);
-                    let tx = tx.clone();
-                    let out = tmp_root.join(format!("{n}")).join("out");
-                    let cancel = Arc::clone(cancel);
-                    let layout = ctx.layout;
-                    scope.spawn(move || {
-                        let t0 = Instant::now();
-                        let result = perform(layout, backend, work, out.clone(), &cancel);
-                        let _ = remove_tree(out.parent().expect("work dirs have a parent"));
-                        let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
-                    });
+                    job_tx.send((n, work, tmp_root.join(n.to_string()))).expect("workers live as long as the loop");
                 }
             }
             if running.is_empty() {
@@ -315,6 +326,7 @@ pub fn execute(
                 stopping = true;
             }
         }
+        drop(job_tx);
         Ok(())
     })?;
     bar.finish_and_clear();
@@ -361,7 +373,7 @@ fn fail_node(
     outcomes: &mut HashMap<NodeIx, Outcome>,
 ) {
     let id = &ctx.graph.nodes[n].id;
-    let where_ = log.as_ref().map(|l| format!(" (log: `{}`)", l.display())).unwrap_or_default();
+    let where_ = log.as_ref().filter(|l| l.exists()).map(|l| format!(" (log: `{}`)", l.display())).unwrap_or_default();
     say(bar, format!("failed   {id}{where_}: {}", error.trim_end()));
     outcomes.insert(n, Outcome::Failed { error, log });
 }
@@ -475,7 +487,7 @@ fn make_work(
         }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];
-            let out = std::path::absolute(tmp_root.join(format!("{n}")).join("out")).map_err(|e| e.to_string())?;
+            let out = std::path::absolute(tmp_root.join(n.to_string())).map_err(|e| e.to_string())?;
             let mut context = statics.base.clone();
             context.insert("src".into(), Value::from(statics.src.clone()));
             let mut deps: BTreeMap<String, Value> = BTreeMap::new();

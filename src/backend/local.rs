@@ -26,15 +26,57 @@ impl ExitWatch {
         ExitWatch { fd }
     }
 
-    /// Returns when the child may have exited, or after `at_most`.
-    fn wait(&self, at_most: Duration) {
-        if self.fd < 0 {
-            std::thread::sleep(at_most.min(Duration::from_millis(5)));
-            return;
+    /// Returns when the child may have exited or `output` has data, or after `at_most`.
+    fn wait(&self, output: i32, at_most: Duration) {
+        let mut fds =
+            [libc::pollfd { fd: output, events: libc::POLLIN, revents: 0 }, libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 }];
+        let (n, timeout) = if self.fd < 0 { (1, at_most.min(Duration::from_millis(5))) } else { (2, at_most) };
+        // SAFETY: `n` valid pollfds, owned by this frame.
+        unsafe { libc::poll(fds.as_mut_ptr(), n, timeout.as_millis() as i32) };
+    }
+}
+
+/// The read end of a command's output, copied to its log file, which is created on the
+/// first byte.
+struct LazyLog<'a> {
+    reader: std::io::PipeReader,
+    path: &'a std::path::Path,
+    file: Option<std::fs::File>,
+    open: bool,
+}
+
+impl<'a> LazyLog<'a> {
+    fn new(reader: std::io::PipeReader, path: &'a std::path::Path) -> LazyLog<'a> {
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&reader);
+        // SAFETY: fcntl on a descriptor we own; O_NONBLOCK so draining never waits for
+        // grandchildren that keep the pipe open.
+        unsafe { libc::fcntl(fd, libc::F_SETFL, libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK) };
+        LazyLog { reader, path, file: None, open: true }
+    }
+
+    fn fd(&self) -> i32 {
+        if self.open { std::os::fd::AsRawFd::as_raw_fd(&self.reader) } else { -1 }
+    }
+
+    /// Copies whatever output is waiting into the log.
+    fn drain(&mut self) {
+        use std::io::{Read, Write};
+        let mut buf = [0u8; 64 * 1024];
+        while self.open {
+            match self.reader.read(&mut buf) {
+                Ok(0) => self.open = false,
+                Ok(n) => {
+                    if self.file.is_none() {
+                        self.file = std::fs::File::create(self.path).ok();
+                    }
+                    if let Some(f) = &mut self.file {
+                        let _ = f.write_all(&buf[..n]);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return, // WouldBlock: nothing more for now
+            }
         }
-        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd, owned by this frame.
-        unsafe { libc::poll(&mut pfd, 1, at_most.as_millis() as i32) };
     }
 }
 
@@ -59,19 +101,27 @@ impl Backend for Local {
     }
 
     fn run(&self, job: &CommandJob, cancel: &AtomicBool) -> Exit {
-        let log = match std::fs::File::create(&job.log) {
-            Ok(f) => f,
-            Err(e) => return Exit::SpawnFailed { error: format!("cannot create log `{}`: {e}", job.log.display()), transient: false },
+        // Output goes through a pipe, and the log file is created only when there is output:
+        // on a full build of short, quiet commands, allocating an inode per log was a quarter
+        // of the time. A stale log from an earlier run must not pass for this run's.
+        let _ = std::fs::remove_file(&job.log);
+        let (reader, writer) = match std::io::pipe() {
+            Ok(p) => p,
+            Err(e) => return Exit::SpawnFailed { error: format!("cannot create a pipe: {e}"), transient: true },
         };
-        let log2 = match log.try_clone() {
-            Ok(f) => f,
+        let writer2 = match writer.try_clone() {
+            Ok(w) => w,
             Err(e) => return Exit::SpawnFailed { error: e.to_string(), transient: true },
         };
-        let mut cmd = Command::new("sh");
+        let mut log = LazyLog::new(reader, &job.log);
+        // An absolute path: searching PATH for every command costs a failed execve per entry.
+        let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c").arg(&job.script).current_dir(&job.cwd).env("OUT", &job.out).env("LOADBUILD_NODE", &job.node);
         cmd.envs(job.env.iter().map(|(k, v)| (k, v)));
-        cmd.stdin(Stdio::null()).stdout(log).stderr(log2).process_group(0);
-        let mut child = match cmd.spawn() {
+        cmd.stdin(Stdio::null()).stdout(writer).stderr(writer2).process_group(0);
+        let spawned = cmd.spawn();
+        drop(cmd); // closes our copies of the pipe's write end, so EOF comes when the child's do
+        let mut child = match spawned {
             Ok(c) => c,
             Err(e) => {
                 let transient = matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::ENOMEM));
@@ -87,6 +137,7 @@ impl Backend for Local {
                 Ok(Some(status)) => {
                     // Whatever the command left running in its group goes with it.
                     kill_group(pid, libc::SIGKILL);
+                    log.drain();
                     if let Some((why, _)) = stop {
                         return why;
                     }
@@ -115,7 +166,8 @@ impl Backend for Local {
                 Some((_, since)) if since.elapsed() > Duration::from_secs(5) => kill_group(pid, libc::SIGKILL),
                 Some(_) => {}
             }
-            exited.wait(Duration::from_millis(50));
+            exited.wait(log.fd(), Duration::from_millis(50));
+            log.drain();
         }
     }
 }
