@@ -249,7 +249,7 @@ pub fn execute(
                     continue;
                 }
                 let rule = &ctx.rules.rules[g.nodes[n].rule];
-                let mutex = rule.resources.mutex.iter().map(|m| render_inline(m, &statics.base)).collect();
+                let mutex = rule.resources.mutex.iter().map(|m| render_inline(m, || plan::base_context(ctx, n))).collect();
                 let need = pool.clamp(Need { cores: rule.resources.cores, memory: rule.resources.memory, mutex });
                 let expected_ms = index.last(&g.nodes[n].id).map_or(0, |l| l.duration_ms);
                 keys.insert(n, (key, inputs));
@@ -424,12 +424,12 @@ fn release(
 }
 
 /// Renders a short inline template (a mutex name) against the node's context.
-fn render_inline(text: &str, base: &BTreeMap<String, Value>) -> String {
+fn render_inline(text: &str, base: impl FnOnce() -> BTreeMap<String, Value>) -> String {
     if !text.contains("{{") {
         return text.to_string();
     }
     let env = minijinja::Environment::new();
-    env.render_str(text, Value::from(base.clone())).unwrap_or_else(|_| text.to_string())
+    env.render_str(text, Value::from(base())).unwrap_or_else(|_| text.to_string())
 }
 
 /// A path as commands see it: relative to the project root (their working directory) when
@@ -488,7 +488,7 @@ fn make_work(
         Action::Command { .. } => {
             let statics = &plan.statics[&n];
             let out = std::path::absolute(tmp_root.join(n.to_string())).map_err(|e| e.to_string())?;
-            let mut context = statics.base.clone();
+            let mut context = plan::base_context(ctx, n);
             context.insert("src".into(), Value::from(statics.src.clone()));
             let mut deps: BTreeMap<String, Value> = BTreeMap::new();
             for &dr in &rule.deps {

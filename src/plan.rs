@@ -94,8 +94,6 @@ pub struct Statics {
     pub inputs: BTreeMap<String, Digest>,
     /// `src` as commands see it: name → path (or list of paths, for a glob).
     pub src: BTreeMap<String, Value>,
-    /// Binding values, tier, node id, cell, vars: the base of every template context.
-    pub base: BTreeMap<String, Value>,
     /// A built-in action's params, rendered.
     pub params: BTreeMap<String, String>,
 }
@@ -161,10 +159,10 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// Computes the static inputs of node `n`.
-pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, String> {
+/// The base of node `n`'s template context: binding values, `tier`, `node`, `backend`,
+/// `vars`, `cells`, and `cell` for per-cell nodes. Built only when a template needs it.
+pub fn base_context(ctx: &Ctx, n: NodeIx) -> BTreeMap<String, Value> {
     let node = &ctx.graph.nodes[n];
-    let rule = &ctx.rules.rules[node.rule];
     let mut base: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in &node.binding {
         base.insert(k.clone(), Value::from(v.as_str()));
@@ -184,20 +182,33 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
         c.insert("name".into(), Value::from(ctx.lf.matrix.name(cell)));
         base.insert("cell".into(), Value::from(c));
     }
+    base
+}
+
+/// Computes the static inputs of node `n`.
+pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, String> {
+    let node = &ctx.graph.nodes[n];
+    let rule = &ctx.rules.rules[node.rule];
     let mut inputs = BTreeMap::new();
     inputs.insert("rule".to_string(), rule.def_digest);
     inputs.insert("backend".to_string(), Digest::of("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
-    let base_value = Value::from(base.clone());
+    // Most source paths only substitute binding values; the full context is built only for
+    // templates that need more (a no-op build renders thousands of these).
+    let mut base_value: Option<Value> = None;
+    let mut full = || base_value.get_or_insert_with(|| Value::from(base_context(ctx, n))).clone();
     let mut src = BTreeMap::new();
     for name in rule.sources.keys() {
-        let rel = ctx.templates.source(&rule.name, name, &base_value)?;
+        let rel = match ctx.templates.source_simple(node.rule, name, &node.binding, &ctx.graph.tier) {
+            Some(rel) => rel,
+            None => ctx.templates.source(&rule.name, name, &full())?,
+        };
         let (d, v) = sources.digest(&rel)?;
         inputs.insert(format!("src:{name}"), d);
         src.insert(name.clone(), v);
     }
     let mut params = BTreeMap::new();
     for name in rule.params.keys() {
-        let v = ctx.templates.param(&rule.name, name, &base_value).map_err(|e| format!("param `{name}`: {e}"))?;
+        let v = ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?;
         inputs.insert(format!("param:{name}"), Digest::of("loadbuild 2026-11 param", v.as_str()));
         params.insert(name.clone(), v);
     }
@@ -221,7 +232,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             .collect();
         inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
     }
-    Ok(Statics { inputs, src, base, params })
+    Ok(Statics { inputs, src, params })
 }
 
 /// The key of node `n` given the output digests of its dependencies.

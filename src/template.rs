@@ -13,8 +13,47 @@ use crate::rules::{Action, Rules};
 
 pub struct Templates {
     env: Environment<'static>,
+    /// Per rule and source: the template as literal text and `{{ name }}` holes, when it is
+    /// that simple (rendered by substitution, without minijinja).
+    simple_sources: Vec<std::collections::HashMap<String, Vec<Piece>>>,
     /// Per rule: the top-level `vars` names its templates read.
     vars_used: Vec<BTreeSet<String>>,
+}
+
+/// A piece of a simple template.
+#[derive(Debug, Clone)]
+enum Piece {
+    Text(String),
+    Var(String),
+}
+
+/// Splits `text` into literal text and `{{ identifier }}` holes; `None` if it uses anything
+/// else (filters, blocks, attribute access, or `{%`/`{#`).
+fn simple_pieces(text: &str) -> Option<Vec<Piece>> {
+    if text.contains("{%") || text.contains("{#") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            out.push(Piece::Text(rest[..open].to_string()));
+        }
+        let close = rest[open..].find("}}")? + open;
+        let name = rest[open + 2..close].trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        out.push(Piece::Var(name.to_string()));
+        rest = &rest[close + 2..];
+    }
+    if rest.contains("}}") {
+        return None;
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_string()));
+    }
+    Some(out)
 }
 
 fn source_name(rule: &str, src: &str) -> String {
@@ -39,7 +78,9 @@ impl Templates {
         );
         let mut diags = Diagnostics::default();
         let mut vars_used = Vec::with_capacity(rules.rules.len());
+        let mut simple_sources = Vec::with_capacity(rules.rules.len());
         for rule in &rules.rules {
+            simple_sources.push(rule.sources.iter().filter_map(|(k, v)| Some((k.clone(), simple_pieces(v)?))).collect());
             let mut names = Vec::new();
             for (src, path) in &rule.sources {
                 names.push((source_name(&rule.name, src), path.clone(), format!("source `{src}`")));
@@ -67,7 +108,23 @@ impl Templates {
             }
             vars_used.push(used);
         }
-        diags.into_result(Templates { env, vars_used })
+        diags.into_result(Templates { env, simple_sources, vars_used })
+    }
+
+    /// Renders a simple source template by substitution from the binding and tier; `None`
+    /// when the template is not simple or names anything else (then use [`Self::source`],
+    /// which reports undefined names).
+    pub fn source_simple(&self, rule: usize, src: &str, binding: &[(String, String)], tier: &str) -> Option<String> {
+        let pieces = self.simple_sources[rule].get(src)?;
+        let mut out = String::new();
+        for p in pieces {
+            match p {
+                Piece::Text(t) => out.push_str(t),
+                Piece::Var(v) if v == "tier" => out.push_str(tier),
+                Piece::Var(v) => out.push_str(&binding.iter().find(|(k, _)| k == v)?.1),
+            }
+        }
+        Some(out)
     }
 
     pub fn source(&self, rule: &str, src: &str, ctx: &Value) -> Result<String, String> {
