@@ -201,6 +201,11 @@ pub fn execute(
         }
     }
     let to_run = waiting_deps.len() as u64;
+    if to_run == 0 {
+        // Nothing stale: no workers, no progress bar, no sync.
+        let outputs = outputs.into_iter().map(|(n, (d, _))| (n, d)).collect();
+        return Ok(Executed { outcomes, outputs, interrupted: false });
+    }
     let bar = progress_bar(cfg.progress, to_run);
     let mut pool = Pool::new(cfg.budget);
     let mut queue: Vec<Waiting> = Vec::new();

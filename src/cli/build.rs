@@ -152,7 +152,7 @@ fn run_build(s: &Session, graph: &Graph, targets: &[NodeIx], opts: &RunOpts) -> 
     let (mut index, plan) = plan_for(s, graph, targets, &mut stat)?;
     let mut journal = Journal::open(&s.layout.journal(), &index)?;
     let cancel = Arc::new(AtomicBool::new(false));
-    {
+    if plan.stale_count() > 0 {
         let c = Arc::clone(&cancel);
         // A second handler cannot be installed; a library caller may already have one.
         let _ = ctrlc::set_handler(move || c.store(true, std::sync::atomic::Ordering::SeqCst));
