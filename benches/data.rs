@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use loadbuild::data::{DEFAULT_SEED, GenSpec, generate, parse_size};
+use loadbuild::store::{Layout, objects};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size = std::env::var("DATA_BENCH_SIZE").unwrap_or_else(|_| "1GiB".to_string());
@@ -22,5 +23,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("data_rows_per_s={:.0}", manifest.rows as f64 / seconds);
     println!("data_bytes={}", manifest.bytes);
     println!("data_seconds={seconds:.2}");
+
+    // The no-op re-check: what `plan` does for a fresh dataset node — the engine's own
+    // `Tree::verify` (one stat per file) on the dataset ingested into a cache.
+    let cache = tempfile::tempdir()?;
+    let layout = Layout::new(cache.path());
+    std::fs::create_dir_all(layout.objects())?;
+    std::fs::create_dir_all(layout.trees())?;
+    let tree = objects::ingest(&layout, dir.path())?;
+    let mut times: Vec<f64> = (0..101)
+        .map(|_| {
+            let t = Instant::now();
+            tree.verify(&layout).expect("the fresh dataset verifies");
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!("data_recheck_files={}", tree.entries.len());
+    println!("data_noop_recheck_ms={:.3}", times[50] * 1e3);
     Ok(())
 }
