@@ -21,14 +21,27 @@ use crate::rules::parse_bytes;
 use crate::schedule::Budget;
 use crate::store::{Index, Journal, Lock, Record, StatCache, Status};
 
+/// The cells, tier and backend a command works on.
+#[derive(Args, Debug, Clone)]
+pub struct Scope {
+    #[command(flatten)]
+    sel: Selection,
+    /// Backend that runs commands, whose skip rules apply [default: the Loadfile's `project.backend`]
+    #[arg(long, value_name = "NAME")]
+    backend: Option<String>,
+}
+
+impl Scope {
+    fn graph(&self, s: &Session) -> Result<Graph, Failure> {
+        s.graph(&self.sel, &self.backend.clone().unwrap_or_else(|| s.lf.default_backend.clone()))
+    }
+}
+
 /// How to run a build.
 #[derive(Args, Debug, Clone)]
 pub struct RunOpts {
     #[command(flatten)]
-    sel: Selection,
-    /// Backend that runs commands [default: the Loadfile's `project.backend`]
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    scope: Scope,
     /// Cores the build may use at once [default: all]
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<u32>,
@@ -67,9 +80,7 @@ pub struct PlanArgs {
     #[arg(value_name = "TARGET")]
     targets: Vec<String>,
     #[command(flatten)]
-    sel: Selection,
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    scope: Scope,
     /// Give the reason for every stale or skipped node
     #[arg(long)]
     explain: bool,
@@ -83,9 +94,7 @@ pub struct WhyArgs {
     /// The node, e.g. `run[4.1.1/airflow/standalone/none/read/1gb]`
     node: String,
     #[command(flatten)]
-    sel: Selection,
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    scope: Scope,
 }
 
 #[derive(Args, Debug)]
@@ -105,9 +114,7 @@ pub struct HashArgs {
     #[arg(value_name = "TARGET")]
     targets: Vec<String>,
     #[command(flatten)]
-    sel: Selection,
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    scope: Scope,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -121,13 +128,7 @@ pub struct GraphArgs {
     #[arg(long, value_enum, default_value = "dot")]
     format: GraphFormat,
     #[command(flatten)]
-    sel: Selection,
-    #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
-}
-
-fn backend_name(s: &Session, b: &Option<String>) -> String {
-    b.clone().unwrap_or_else(|| s.lf.default_backend.clone())
+    scope: Scope,
 }
 
 fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mut StatCache) -> Result<(Index, Plan), Failure> {
@@ -197,7 +198,7 @@ fn print_outcomes(graph: &Graph, plan: &Plan, ex: &Executed) -> u8 {
 
 pub fn build(loadfile: Option<PathBuf>, a: BuildArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.run.sel, &backend_name(&s, &a.run.backend))?;
+    let graph = a.run.scope.graph(&s)?;
     let targets = s.targets(&graph, &a.targets)?;
     let (ex, plan) = run_build(&s, &graph, &targets, &a.run)?;
     let code = print_outcomes(&graph, &plan, &ex);
@@ -212,7 +213,7 @@ pub fn build(loadfile: Option<PathBuf>, a: BuildArgs) -> CmdResult {
 
 pub fn report(loadfile: Option<PathBuf>, a: ReportArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.run.sel, &backend_name(&s, &a.run.backend))?;
+    let graph = a.run.scope.graph(&s)?;
     let targets = s.report_targets(&graph)?;
     let (ex, plan) = run_build(&s, &graph, &targets, &a.run)?;
     let code = print_outcomes(&graph, &plan, &ex);
@@ -281,7 +282,7 @@ fn reason(s: &State) -> String {
 
 pub fn plan(loadfile: Option<PathBuf>, a: PlanArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.sel, &backend_name(&s, &a.backend))?;
+    let graph = a.scope.graph(&s)?;
     let targets = if a.targets.is_empty() { s.report_targets(&graph)? } else { s.targets(&graph, &a.targets)? };
     let mut stat = StatCache::load(&s.layout.stat_cache());
     let (_, plan) = plan_for(&s, &graph, &targets, &mut stat)?;
@@ -323,7 +324,7 @@ pub fn plan(loadfile: Option<PathBuf>, a: PlanArgs) -> CmdResult {
 
 pub fn why(loadfile: Option<PathBuf>, a: WhyArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.sel, &backend_name(&s, &a.backend))?;
+    let graph = a.scope.graph(&s)?;
     let targets = s.targets(&graph, std::slice::from_ref(&a.node))?;
     let mut stat = StatCache::load(&s.layout.stat_cache());
     let (_, plan) = plan_for(&s, &graph, &targets, &mut stat)?;
@@ -400,7 +401,7 @@ pub fn invalidate(loadfile: Option<PathBuf>, a: InvalidateArgs) -> CmdResult {
 
 pub fn hash(loadfile: Option<PathBuf>, a: HashArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.sel, &backend_name(&s, &a.backend))?;
+    let graph = a.scope.graph(&s)?;
     let targets = if a.targets.is_empty() { s.report_targets(&graph)? } else { s.targets(&graph, &a.targets)? };
     let ctx = s.ctx(&graph);
     let mut stat = StatCache::load(&s.layout.stat_cache());
@@ -428,7 +429,7 @@ pub fn hash(loadfile: Option<PathBuf>, a: HashArgs) -> CmdResult {
 
 pub fn graph(loadfile: Option<PathBuf>, a: GraphArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = s.graph(&a.sel, &backend_name(&s, &a.backend))?;
+    let graph = a.scope.graph(&s)?;
     let mut out = std::io::stdout().lock();
     match a.format {
         GraphFormat::Json => {
