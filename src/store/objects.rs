@@ -124,16 +124,30 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
         e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
         let hex = e.digest.to_hex();
         let obj = objects.join(&hex[..2]).join(&hex[2..]);
-        if std::fs::metadata(&obj).is_ok_and(|o| o.ino() == m.ino()) {
-            continue;
-        }
         let parent = obj.parent().expect("object paths have a parent");
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        // Link under a temporary name, then rename over any older object of that digest.
-        let tmp_link = parent.join(format!(".{}.{}", &hex[2..], std::process::id()));
-        let _ = std::fs::remove_file(&tmp_link);
-        std::fs::hard_link(&p, &tmp_link).map_err(io(&tmp_link))?;
-        std::fs::rename(&tmp_link, &obj).map_err(io(&obj))?;
+        // The common case is one `link`; the shard directory is made on first use.
+        let linked = match std::fs::hard_link(&p, &obj) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+                std::fs::hard_link(&p, &obj)
+            }
+            other => other,
+        };
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::metadata(&obj).is_ok_and(|o| o.ino() == m.ino()) {
+                    continue;
+                }
+                // An older object of this digest: replace it with the bytes just verified,
+                // through a temporary name so the object is never missing.
+                let tmp_link = parent.join(format!(".{}.{}", &hex[2..], std::process::id()));
+                let _ = std::fs::remove_file(&tmp_link);
+                std::fs::hard_link(&p, &tmp_link).map_err(io(&tmp_link))?;
+                std::fs::rename(&tmp_link, &obj).map_err(io(&obj))?;
+            }
+            Err(e) => return Err(io(&obj)(e)),
+        }
     }
     Ok(Tree { digest, entries })
 }
