@@ -203,7 +203,7 @@ fn issue_2_kill_9_mid_build_then_rerun_finishes_and_redoes_only_unfinished() {
     );
     let mut child = p.cmd(&["report", "-j", "2"]).spawn().unwrap();
     // Wait until the three `gen` nodes and one cell are stored, then kill without warning.
-    let trees = p.path().join("cache/v1/trees");
+    let trees = p.path().join("cache/v2/trees");
     let t0 = Instant::now();
     while std::fs::read_dir(&trees).map_or(0, |d| d.count()) < 4 && t0.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));

@@ -88,16 +88,18 @@ pub fn run(loadfile: Option<PathBuf>, cmd: CacheCommand) -> CmdResult {
                     }
                 }
             }
-            if let Ok(rd) = std::fs::read_dir(layout.objects()) {
-                for shard in rd.flatten() {
-                    let prefix = shard.file_name().to_string_lossy().into_owned();
-                    for e in std::fs::read_dir(shard.path()).into_iter().flatten().flatten() {
-                        let hex = format!("{prefix}{}", e.file_name().to_string_lossy());
-                        if !keep_objects.contains(&hex) {
-                            freed += e.metadata().map_or(0, |m| m.len());
-                            let _ = std::fs::remove_file(e.path());
-                        }
-                    }
+            for e in std::fs::read_dir(layout.objects()).into_iter().flatten().flatten() {
+                if !keep_objects.contains(&e.file_name().to_string_lossy().into_owned()) {
+                    freed += e.metadata().map_or(0, |m| m.len());
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+            // Caches of older layout versions are unreadable by this version: drop them whole.
+            for e in std::fs::read_dir(&s.lf.cache_dir).into_iter().flatten().flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name != crate::store::LAYOUT && name.strip_prefix('v').is_some_and(|n| n.parse::<u32>().is_ok()) {
+                    remove_tree(&e.path())?;
+                    println!("removed the cache of layout `{name}`");
                 }
             }
             println!("removed {removed} tree(s), freed {} of objects; kept {} output(s)", mib(freed), compacted.outputs());

@@ -1,6 +1,6 @@
 //! The cache: content-addressed objects, materialized trees, the action index and the stat cache.
 //!
-//! Theory of operation. Layout is versioned (`cache/v1/…`). A node's output directory is
+//! Theory of operation. Layout is versioned (`cache/v2/…`). A node's output directory is
 //! ingested once: each file is hard-linked into `objects/` under its blake3 digest (read-only),
 //! and the directory itself is renamed to `trees/<tree digest>/`, where dependents read it.
 //! Only then is a record appended to the index journal. A kill -9 at any instant therefore
@@ -21,7 +21,7 @@ pub use objects::{Tree, TreeEntry};
 pub use statcache::StatCache;
 
 /// The cache layout version: bump when the on-disk format changes.
-pub const LAYOUT: &str = "v1";
+pub const LAYOUT: &str = "v2";
 
 /// Errors from the cache.
 #[derive(Debug, thiserror::Error)]
