@@ -79,9 +79,25 @@ impl Executed {
 
 enum Work {
     Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
+    Builtin(Builtin),
+}
+
+/// A built-in action, ready to run.
+enum Builtin {
     Summary(SummaryInput),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
+}
+
+impl Builtin {
+    /// Writes the action's output into `out` (which exists and is empty).
+    fn run(self, out: &std::path::Path) -> Result<(), String> {
+        match self {
+            Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
+            Builtin::Dataset(spec) => actions::dataset(&spec, out),
+            Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+        }
+    }
 }
 
 struct Done {
@@ -111,16 +127,10 @@ fn perform(
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let fail = |e: String| (e, None);
     match work {
-        Work::Summary(_) | Work::Dataset(_) | Work::Upload { .. } => {
+        Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
-            match work {
-                Work::Summary(input) => actions::summary(&input, &out).map_err(|e| format!("writing the summary: {e}")),
-                Work::Dataset(spec) => actions::dataset(&spec, &out),
-                Work::Upload { params, dataset } => actions::upload(&params, &dataset, &out),
-                Work::Command { .. } => unreachable!("matched above"),
-            }
-            .map_err(fail)?;
+            builtin.run(&out).map_err(fail)?;
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
@@ -250,7 +260,7 @@ pub fn execute(
                     outcomes.insert(n, Outcome::Cutoff);
                     outputs.insert(n, (output, Status::Ok));
                     bar.inc(1);
-                    release(n, &dependents, &in_plan, &mut waiting_deps, &outputs, &mut ready);
+                    release(n, &dependents, &mut waiting_deps, &mut ready);
                     continue;
                 }
                 let rule = &ctx.rules.rules[g.nodes[n].rule];
@@ -315,7 +325,7 @@ pub fn execute(
                     }
                     outcomes.insert(n, Outcome::Built { ms: done.ms, status, attempts });
                     outputs.insert(n, (tree.digest, status));
-                    release(n, &dependents, &in_plan, &mut waiting_deps, &outputs, &mut ready);
+                    release(n, &dependents, &mut waiting_deps, &mut ready);
                 }
                 Err((error, log)) => {
                     if cancel.load(Ordering::Relaxed) {
@@ -404,24 +414,14 @@ fn block_dependents(
     }
 }
 
-/// A node finished: its dependents with nothing left to wait for become ready.
-fn release(
-    n: NodeIx,
-    dependents: &[Vec<NodeIx>],
-    in_plan: &HashSet<NodeIx>,
-    waiting: &mut HashMap<NodeIx, usize>,
-    outputs: &HashMap<NodeIx, (Digest, Status)>,
-    ready: &mut Vec<NodeIx>,
-) {
+/// A node finished: its dependents with nothing left to wait for become ready. Only planned,
+/// stale nodes are in `waiting`, so dependents outside the plan are left alone.
+fn release(n: NodeIx, dependents: &[Vec<NodeIx>], waiting: &mut HashMap<NodeIx, usize>, ready: &mut Vec<NodeIx>) {
     for &d in &dependents[n] {
-        if !in_plan.contains(&d) {
-            continue;
-        }
         if let Some(c) = waiting.get_mut(&d) {
             *c -= 1;
             if *c == 0 {
                 waiting.remove(&d);
-                debug_assert!(outputs.contains_key(&n));
                 ready.push(d);
             }
         }
@@ -479,16 +479,22 @@ fn make_work(
                     })
                 })
                 .collect();
-            Ok(Work::Summary(SummaryInput { tier: g.tier.clone(), backend: g.backend.clone(), cells: node.cells.len(), deps, skipped }))
+            Ok(Work::Builtin(Builtin::Summary(SummaryInput {
+                tier: g.tier.clone(),
+                backend: g.backend.clone(),
+                cells: node.cells.len(),
+                deps,
+                skipped,
+            })))
         }
-        Action::Dataset => Ok(Work::Dataset(actions::dataset_spec(&plan.statics[&n].params)?)),
+        Action::Dataset => Ok(Work::Builtin(Builtin::Dataset(actions::dataset_spec(&plan.statics[&n].params)?))),
         Action::Upload => {
             let dataset = node
                 .deps
                 .iter()
                 .find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Dataset)
                 .ok_or_else(|| format!("rule `{}`: the `upload` action needs a dependency whose action is `dataset`", rule.name))?;
-            Ok(Work::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) })
+            Ok(Work::Builtin(Builtin::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) }))
         }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];

@@ -61,8 +61,8 @@ impl Reader {
     }
 
     pub fn string(&mut self, item: &Item, what: &str) -> Option<Spanned<String>> {
-        match item.as_str() {
-            Some(s) => Some(Spanned::new(s.to_string(), item.span())),
+        match item.as_value() {
+            Some(v) => self.value_string(v, what),
             None => {
                 self.error(item.span(), format!("{what} must be a string, found {}", item.type_name()));
                 None
