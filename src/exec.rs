@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 
 use crate::actions::{self, DepOutcome, SkippedCell, SummaryInput};
-use crate::backend::{Backend, CommandJob, Exit};
+use crate::backend::services::{self, Services};
+use crate::backend::{Backend, CommandJob, Exit, toolchain};
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
 use crate::plan::{self, Ctx, Plan, State};
@@ -78,7 +79,15 @@ impl Executed {
 }
 
 enum Work {
-    Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
+    Command {
+        job: CommandJob,
+        retries: u32,
+        transient: Vec<i32>,
+        on_failure: OnFailure,
+        outputs: Vec<String>,
+        /// Service dependencies: node id and output directory (its specification).
+        services: Vec<(String, PathBuf)>,
+    },
     Builtin(Builtin),
 }
 
@@ -87,6 +96,8 @@ enum Builtin {
     Summary(SummaryInput),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
+    Toolchain { spec: toolchain::Spec, base: PathBuf },
+    Service(services::Spec),
 }
 
 impl Builtin {
@@ -96,6 +107,8 @@ impl Builtin {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+            Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
+            Builtin::Service(spec) => spec.write(out),
         }
     }
 }
@@ -121,6 +134,7 @@ fn tail(path: &PathBuf, lines: usize) -> String {
 fn perform(
     layout: &crate::store::Layout,
     backend: &dyn Backend,
+    servers: &Services,
     work: Work,
     out: PathBuf,
     cancel: &AtomicBool,
@@ -134,7 +148,10 @@ fn perform(
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
-        Work::Command { job, retries, transient, on_failure, outputs } => {
+        Work::Command { mut job, retries, transient, on_failure, outputs, services } => {
+            for (id, spec) in &services {
+                job.env.extend(servers.ensure(id, spec).map_err(fail)?);
+            }
             let mut attempt = 0;
             loop {
                 attempt += 1;
@@ -186,6 +203,8 @@ pub fn execute(
     cancel: &Arc<AtomicBool>,
 ) -> Result<Executed, StoreError> {
     let g = ctx.graph;
+    // Before anything else: stop servers a crashed build left running.
+    let servers = Services::new(&ctx.layout.root);
     let dependents = g.dependents();
     let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
     let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
@@ -208,6 +227,14 @@ pub fn execute(
                 }
                 waiting_deps.insert(n, pending);
             }
+        }
+    }
+    // A server stops once every node of this build that needs it has finished.
+    let is_service = |d: &NodeIx| ctx.rules.rules[g.nodes[*d].rule].action == Action::Service;
+    let mut service_users: HashMap<NodeIx, usize> = HashMap::new();
+    for n in waiting_deps.keys() {
+        for d in g.nodes[*n].deps.iter().filter(|d| is_service(d)) {
+            *service_users.entry(*d).or_default() += 1;
         }
     }
     let to_run = waiting_deps.len() as u64;
@@ -233,13 +260,13 @@ pub fn execute(
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
         for _ in 0..cfg.budget.cores.max(1) {
-            let (tx, job_rx, cancel, layout) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout);
+            let (tx, job_rx, cancel, layout, servers) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().expect("no worker panics holding the queue").recv();
                     let Ok((n, work, out)) = job else { return };
                     let t0 = Instant::now();
-                    let result = perform(layout, backend, work, out.clone(), &cancel);
+                    let result = perform(layout, backend, servers, work, out.clone(), &cancel);
                     let _ = remove_tree(&out);
                     let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
                 }
@@ -306,6 +333,14 @@ pub fn execute(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
             let n = done.node;
+            for d in g.nodes[n].deps.iter().filter(|d| is_service(d)) {
+                let users = service_users.get_mut(d).expect("counted above");
+                *users -= 1;
+                if *users == 0 {
+                    let (servers, id) = (&servers, g.nodes[*d].id.clone());
+                    scope.spawn(move || servers.stop(&id));
+                }
+            }
             let need = running.remove(&n).expect("a finished node was running");
             pool.give(&need);
             bar.inc(1);
@@ -345,6 +380,7 @@ pub fn execute(
         Ok(())
     })?;
     bar.finish_and_clear();
+    servers.stop_all();
     journal.sync()?;
     for &n in &plan.order {
         outcomes.entry(n).or_insert(Outcome::NotRun);
@@ -496,6 +532,17 @@ fn make_work(
                 .ok_or_else(|| format!("rule `{}`: the `upload` action needs a dependency whose action is `dataset`", rule.name))?;
             Ok(Work::Builtin(Builtin::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) }))
         }
+        Action::Toolchain => Ok(Work::Builtin(Builtin::Toolchain {
+            spec: toolchain::Spec::from_params(&plan.statics[&n].params)?,
+            base: toolchain::base(&ctx.layout.root),
+        })),
+        Action::Service => {
+            let receipt = match node.deps.iter().find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Toolchain) {
+                Some(d) => Some(toolchain::receipt(&ctx.layout.tree(&outputs[d].0))?),
+                None => None,
+            };
+            Ok(Work::Builtin(Builtin::Service(services::Spec::from_params(&plan.statics[&n].params, receipt)?)))
+        }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];
             let out = std::path::absolute(tmp_root.join(n.to_string())).map_err(|e| e.to_string())?;
@@ -525,7 +572,10 @@ fn make_work(
                 script,
                 out,
                 cwd: ctx.lf.root.clone(),
-                env: vec![("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned())],
+                env: vec![
+                    ("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned()),
+                    ("LOADBUILD_TOOLCHAINS".into(), toolchain::base(&ctx.layout.root).to_string_lossy().into_owned()),
+                ],
                 log: log_path(ctx, n),
                 timeout: rule.timeout,
             };
@@ -535,6 +585,12 @@ fn make_work(
                 transient: rule.transient_exit_codes.clone(),
                 on_failure: rule.on_failure,
                 outputs: rule.outputs.clone(),
+                services: node
+                    .deps
+                    .iter()
+                    .filter(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Service)
+                    .map(|d| (g.nodes[*d].id.clone(), ctx.layout.tree(&outputs[d].0)))
+                    .collect(),
             })
         }
     }

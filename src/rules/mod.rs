@@ -15,6 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::hash::Digest;
 use crate::loadfile::Loadfile;
 use crate::loadfile::raw::{self, Reader, Spanned};
+use crate::matrix::Selector;
 
 /// The pseudo-dimension a rule may be instantiated per: the tier being built.
 pub const TIER: &str = "tier";
@@ -31,16 +32,24 @@ pub enum Action {
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
+    /// Provisions a Python environment with pinned packages (params `pins`, `python`) under the
+    /// cache; its output is a receipt, fresh only while the environment is intact.
+    Toolchain,
+    /// Declares a server the backend starts when a dependent runs and stops after the build
+    /// (params `kind` and the kind's settings); its output is the server's specification.
+    Service,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "toolchain", "service"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
             "summary" => Some(Action::Summary),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
+            "toolchain" => Some(Action::Toolchain),
+            "service" => Some(Action::Service),
             _ => None,
         }
     }
@@ -51,6 +60,8 @@ impl Action {
             Action::Command { .. } | Action::Summary => (&[], &[]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
+            Action::Toolchain => (&["pins"], &["python"]),
+            Action::Service => (&["kind"], crate::backend::services::PARAMS),
         }
     }
 
@@ -61,6 +72,8 @@ impl Action {
             Action::Summary => "summary 1".into(),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
+            Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
+            Action::Service => format!("service {}", crate::backend::services::VERSION),
         }
     }
 }
@@ -90,6 +103,9 @@ pub struct Rule {
     pub description: String,
     /// Dimension indices (or [`TIER`]) the rule is instantiated per, in matrix order.
     pub per: Vec<PerDim>,
+    /// Only cells this selector matches have the rule's nodes (all cells when `None`); a
+    /// dependent cell outside it simply has no such dependency.
+    pub when: Option<Selector>,
     pub deps: Vec<usize>,
     /// Logical name → path or glob relative to the project root, templated on the binding.
     pub sources: BTreeMap<String, String>,
@@ -273,6 +289,7 @@ fn cycle_path(g: &petgraph::graph::DiGraph<usize, ()>, start: petgraph::graph::N
 const RULE_KEYS: &[&str] = &[
     "description",
     "per",
+    "when",
     "deps",
     "sources",
     "action",
@@ -329,6 +346,16 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
     }
     per.sort();
     per.dedup();
+    let when = t.get("when").and_then(|i| r.string(i, "`when`")).and_then(|w| {
+        let offset = w.span.as_ref().map_or(0, |s| s.start + 1);
+        match Selector::parse(&w.value, &lf.matrix, &r.file, offset) {
+            Ok(sel) => Some(sel),
+            Err(d) => {
+                r.diags.extend(d);
+                None
+            }
+        }
+    });
     let deps = t.get("deps").and_then(|i| r.strings(i, "`deps`")).map(|d| d.value).unwrap_or_default();
     let mut sources = BTreeMap::new();
     if let Some(st) = t.get("sources").and_then(|i| r.table(i, "`sources`")) {
@@ -430,6 +457,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         name: name.to_string(),
         description,
         per,
+        when,
         deps: Vec::new(),
         sources,
         action: action?,
