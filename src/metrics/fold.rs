@@ -10,13 +10,14 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary};
-use super::attribution::{Execution, attribute};
+use super::attribution::{Execution, JobScope, attribute};
 use super::events::{self as ev, TaskEnd};
 use super::skew::{OpenStages, StageSkew};
 use super::{MetricsError, oom};
 
 #[derive(Default)]
 pub(crate) struct Folder {
+    scope: JobScope,
     log: AppLog,
     /// Job id → its execution and index in that execution's `jobs`.
     jobs: HashMap<u64, (Execution, usize)>,
@@ -26,6 +27,10 @@ pub(crate) struct Folder {
 }
 
 impl Folder {
+    pub(crate) fn new(scope: JobScope) -> Folder {
+        Folder { scope, ..Folder::default() }
+    }
+
     pub(crate) fn line(&mut self, line: &[u8], path: &Path, n: u64) -> Result<(), MetricsError> {
         self.log.events += 1;
         let malformed = |source| MetricsError::Malformed { path: path.to_path_buf(), line: n, source };
@@ -75,7 +80,7 @@ impl Folder {
     }
 
     fn job_start(&mut self, job: ev::JobStart) {
-        let Some(exec) = attribute(&job.properties) else {
+        let Some(exec) = attribute(&job.properties, &self.scope) else {
             self.log.unattributed_jobs += 1;
             return;
         };
@@ -100,7 +105,7 @@ impl Folder {
 
     fn stage_submitted(&mut self, stage: ev::StageEvent) {
         let info = &stage.info;
-        if let Some(exec) = stage.properties.as_ref().and_then(attribute) {
+        if let Some(exec) = stage.properties.as_ref().and_then(|p| attribute(p, &self.scope)) {
             self.stages.insert(info.stage_id, exec);
         }
         if info.attempt > 0
