@@ -20,7 +20,7 @@ fn fixture_log(name: &str) -> PathBuf {
     let mut logs: Vec<PathBuf> = fs::read_dir(fixture_dir(name))
         .expect("fixture folder exists")
         .map(|e| e.expect("readable entry").path())
-        .filter(|p| !["driver.json", "sessions.json", "expected.json"].iter().any(|ours| p.ends_with(ours)))
+        .filter(|p| !["driver.json", "sessions.json", "result.json", "expected.json"].iter().any(|ours| p.ends_with(ours)))
         .collect();
     assert_eq!(logs.len(), 1, "one event log in `{name}`");
     logs.pop().expect("one log")
@@ -181,6 +181,37 @@ fn issue_6_rolling_directory_reads_every_file_in_order() {
     let log = read_event_log(&dir).expect("rolling log parses");
     assert!(log.app_end_ms.is_some(), "the last file's ApplicationEnd was read");
     assert_eq!(log.spark_version.as_deref(), Some("4.1.1"));
+}
+
+#[test]
+fn issue_6_a_failed_run_matches_and_shows_its_failed_job() {
+    let got = metrics("spark35_failed_run");
+    assert_matches("spark35_failed_run", &got, &expected("spark35_failed_run"));
+    let v = |t: &Tiers, n: &str| t.get(n).and_then(|m| m.value()).expect(n);
+    let (one, two) = (&got.executions[0].tiers, &got.executions[1].tiers);
+    assert_eq!((v(one, "succeeded"), v(two, "succeeded")), (1.0, 0.0));
+    assert_eq!(v(two, "failed_jobs"), 1.0);
+    assert_eq!(two.get("wall_time_s").and_then(|m| m.value()), None, "the driver has no timing for the failed execution");
+    let detail = got.cell.get("succeeded").and_then(|m| m.detail.clone()).expect("failure detail");
+    assert!(detail.contains("loadbuild injected failure"), "{detail}");
+}
+
+/// A log still being written may end inside an event: Spark's own replay drops that partial
+/// line for `.inprogress` files, and so does the reader; a finished log that ends so is an error.
+#[test]
+fn issue_6_in_progress_log_may_end_mid_event() {
+    let src = fixture_log("spark41_connect_shared");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let live = copy_to_temp(&src, tmp.path());
+    let mut bytes = fs::read(&live).expect("read copy");
+    bytes.extend_from_slice(br#"{"Event":"SparkListenerTaskEnd","Stage ID":3,"Stage Att"#);
+    fs::write(&live, &bytes).expect("append a partial event");
+    let whole = read_event_log(&src).expect("complete copy");
+    let cut = read_event_log(&live).expect("in-progress copy with a partial last event");
+    assert_eq!((cut.events, cut.unattributed_jobs), (whole.events, whole.unattributed_jobs));
+    let finished = tmp.path().join("local-1");
+    fs::write(&finished, &bytes).expect("same bytes, finished name");
+    assert!(matches!(read_event_log(&finished), Err(MetricsError::Truncated { .. })));
 }
 
 fn copy_to_temp(src: &Path, tmp: &Path) -> PathBuf {

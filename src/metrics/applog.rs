@@ -4,7 +4,7 @@
 //! tasks by their stage. Work the driver did not tag (schema inference, other clients) is
 //! counted as unattributed and never mixed into an execution's figures.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -139,7 +139,7 @@ pub fn read_event_log(path: &Path) -> Result<AppLog, MetricsError> {
 /// [`read_event_log`], counting only the jobs in `scope` (e.g. one session of a shared Spark
 /// Connect server); other jobs are counted in [`AppLog::unattributed_jobs`].
 pub fn read_event_log_scoped(path: &Path, scope: &JobScope) -> Result<AppLog, MetricsError> {
-    let files: Vec<PathBuf> = reader::event_files(path)?;
+    let files = reader::event_files(path)?;
     let mut folder = Folder::new(scope.clone());
     reader::for_each_line(&files, |line, file, n| folder.line(line, file, n))?;
     let log = folder.finish();

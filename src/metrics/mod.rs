@@ -13,6 +13,7 @@ mod metric;
 mod oom;
 mod performance;
 mod reader;
+pub mod run;
 mod skew;
 mod stability;
 mod tiers;

@@ -31,16 +31,20 @@ pub enum Action {
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
+    /// Reads its cell's `run` output (`result.json`, `eventlog/`) and writes `metrics.json`
+    /// (docs/runs.md); one node per cell, exactly one dependency.
+    Metrics,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "metrics"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
             "summary" => Some(Action::Summary),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
+            "metrics" => Some(Action::Metrics),
             _ => None,
         }
     }
@@ -48,7 +52,7 @@ impl Action {
     /// `(required, optional)` params of a built-in action.
     pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
-            Action::Command { .. } | Action::Summary => (&[], &[]),
+            Action::Command { .. } | Action::Summary | Action::Metrics => (&[], &[]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
         }
@@ -61,6 +65,8 @@ impl Action {
             Action::Summary => "summary 1".into(),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
+            // The parser's reading of event logs and the file it writes.
+            Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
         }
     }
 }

@@ -233,7 +233,7 @@ def performance(e, d):
     }
 
 
-OURS = ("driver.json", "sessions.json", "expected.json")
+OURS = ("driver.json", "sessions.json", "result.json", "expected.json")
 
 
 def expected(fixture):
@@ -265,7 +265,7 @@ def expected_run(log, driver, session=None):
         e = execs.get(k, empty)
         per[str(k)] = {**tiers(env, executors, [e]), **performance(e, timings.get(k))}
     cell = tiers(env, executors, [execs.get(k, empty) for k in ks])
-    cell["run_retries"] = float(driver.get("run_retries", 0))
+    cell["run_retries"] = None if driver.get("run_retries") is None else float(driver["run_retries"])
     for name in performance(empty, None):
         values = [per[str(k)][name] for k in ks if per[str(k)][name] is not None]
         cell[name] = statistics.median(values) if values else None
