@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 
 use crate::actions::{self, DepOutcome, SkippedCell, SummaryInput};
-use crate::backend::{Backend, CommandJob, Exit};
+use crate::backend::services::{self, Services};
+use crate::backend::{Backend, CommandJob, Exit, toolchain};
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
 use crate::plan::{self, Ctx, Plan, State};
@@ -78,7 +79,15 @@ impl Executed {
 }
 
 enum Work {
-    Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
+    Command {
+        job: CommandJob,
+        retries: u32,
+        transient: Vec<i32>,
+        on_failure: OnFailure,
+        outputs: Vec<String>,
+        /// Service dependencies: node id and output directory (its specification).
+        services: Vec<(String, PathBuf)>,
+    },
     Builtin(Builtin),
 }
 
@@ -88,6 +97,8 @@ enum Builtin {
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
     Metrics { run: PathBuf, run_failed: bool, cell: String },
+    Toolchain { spec: toolchain::Spec, base: PathBuf },
+    Service(services::Spec),
 }
 
 impl Builtin {
@@ -98,6 +109,8 @@ impl Builtin {
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
             Builtin::Metrics { run, run_failed, cell } => actions::metrics(&run, &cell, run_failed, out),
+            Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
+            Builtin::Service(spec) => spec.write(out),
         }
     }
 }
@@ -123,6 +136,7 @@ fn tail(path: &PathBuf, lines: usize) -> String {
 fn perform(
     layout: &crate::store::Layout,
     backend: &dyn Backend,
+    servers: &Services,
     work: Work,
     out: PathBuf,
     cancel: &AtomicBool,
@@ -136,7 +150,10 @@ fn perform(
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
-        Work::Command { mut job, retries, transient, on_failure, outputs } => {
+        Work::Command { mut job, retries, transient, on_failure, outputs, services } => {
+            for (id, spec) in &services {
+                job.env.extend(servers.ensure(id, spec).map_err(fail)?);
+            }
             let mut attempt = 0;
             loop {
                 attempt += 1;
@@ -191,6 +208,8 @@ pub fn execute(
     cancel: &Arc<AtomicBool>,
 ) -> Result<Executed, StoreError> {
     let g = ctx.graph;
+    // Before anything else: stop servers a crashed build left running.
+    let servers = Services::new(&ctx.layout.root);
     let dependents = g.dependents();
     let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
     let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
@@ -213,6 +232,14 @@ pub fn execute(
                 }
                 waiting_deps.insert(n, pending);
             }
+        }
+    }
+    // A server stops once every node of this build that needs it has finished.
+    let is_service = |d: &NodeIx| ctx.rules.rules[g.nodes[*d].rule].action == Action::Service;
+    let mut service_users: HashMap<NodeIx, usize> = HashMap::new();
+    for n in waiting_deps.keys() {
+        for d in g.nodes[*n].deps.iter().filter(|d| is_service(d)) {
+            *service_users.entry(*d).or_default() += 1;
         }
     }
     let to_run = waiting_deps.len() as u64;
@@ -238,13 +265,13 @@ pub fn execute(
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
         for _ in 0..cfg.budget.cores.max(1) {
-            let (tx, job_rx, cancel, layout) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout);
+            let (tx, job_rx, cancel, layout, servers) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().expect("no worker panics holding the queue").recv();
                     let Ok((n, work, out)) = job else { return };
                     let t0 = Instant::now();
-                    let result = perform(layout, backend, work, out.clone(), &cancel);
+                    let result = perform(layout, backend, servers, work, out.clone(), &cancel);
                     let _ = remove_tree(&out);
                     let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
                 }
@@ -311,6 +338,14 @@ pub fn execute(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
             let n = done.node;
+            for d in g.nodes[n].deps.iter().filter(|d| is_service(d)) {
+                let users = service_users.get_mut(d).expect("counted above");
+                *users -= 1;
+                if *users == 0 {
+                    let (servers, id) = (&servers, g.nodes[*d].id.clone());
+                    scope.spawn(move || servers.stop(&id));
+                }
+            }
             let need = running.remove(&n).expect("a finished node was running");
             pool.give(&need);
             bar.inc(1);
@@ -350,6 +385,7 @@ pub fn execute(
         Ok(())
     })?;
     bar.finish_and_clear();
+    servers.stop_all();
     journal.sync()?;
     for &n in &plan.order {
         outcomes.entry(n).or_insert(Outcome::NotRun);
@@ -526,6 +562,17 @@ fn make_work(
             let cell = ctx.lf.matrix.id(&g.cells[cell as usize]).0;
             Ok(Work::Builtin(Builtin::Metrics { run: ctx.layout.tree(&digest), run_failed: status == Status::Failed, cell }))
         }
+        Action::Toolchain => Ok(Work::Builtin(Builtin::Toolchain {
+            spec: toolchain::Spec::from_params(&plan.statics[&n].params)?,
+            base: toolchain::base(&ctx.layout.root),
+        })),
+        Action::Service => {
+            let receipt = match node.deps.iter().find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Toolchain) {
+                Some(d) => Some(toolchain::receipt(&ctx.layout.tree(&outputs[d].0))?),
+                None => None,
+            };
+            Ok(Work::Builtin(Builtin::Service(services::Spec::from_params(&plan.statics[&n].params, receipt)?)))
+        }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];
             let out = std::path::absolute(tmp_root.join(n.to_string())).map_err(|e| e.to_string())?;
@@ -555,7 +602,10 @@ fn make_work(
                 script,
                 out,
                 cwd: ctx.lf.root.clone(),
-                env: vec![("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned())],
+                env: vec![
+                    ("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned()),
+                    ("LOADBUILD_TOOLCHAINS".into(), toolchain::base(&ctx.layout.root).to_string_lossy().into_owned()),
+                ],
                 log: log_path(ctx, n),
                 timeout: rule.timeout,
             };
@@ -565,6 +615,12 @@ fn make_work(
                 transient: rule.transient_exit_codes.clone(),
                 on_failure: rule.on_failure,
                 outputs: rule.outputs.clone(),
+                services: node
+                    .deps
+                    .iter()
+                    .filter(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Service)
+                    .map(|d| (g.nodes[*d].id.clone(), ctx.layout.tree(&outputs[d].0)))
+                    .collect(),
             })
         }
     }

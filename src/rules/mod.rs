@@ -15,6 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::hash::Digest;
 use crate::loadfile::Loadfile;
 use crate::loadfile::raw::{self, Reader, Spanned};
+use crate::matrix::Selector;
 
 /// The pseudo-dimension a rule may be instantiated per: the tier being built.
 pub const TIER: &str = "tier";
@@ -34,10 +35,16 @@ pub enum Action {
     /// Reads its cell's `run` output (`result.json`, `eventlog/`) and writes `metrics.json`
     /// (docs/runs.md); one node per cell, exactly one dependency.
     Metrics,
+    /// Provisions a Python environment with pinned packages (params `pins`, `python`) under the
+    /// cache; its output is a receipt, fresh only while the environment is intact.
+    Toolchain,
+    /// Declares a server the backend starts when a dependent runs and stops after the build
+    /// (params `kind` and the kind's settings); its output is the server's specification.
+    Service,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "metrics"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "toolchain", "service", "metrics"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
@@ -45,6 +52,8 @@ impl Action {
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
             "metrics" => Some(Action::Metrics),
+            "toolchain" => Some(Action::Toolchain),
+            "service" => Some(Action::Service),
             _ => None,
         }
     }
@@ -55,6 +64,8 @@ impl Action {
             Action::Command { .. } | Action::Summary | Action::Metrics => (&[], &[]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
+            Action::Toolchain => (&["pins"], &["python"]),
+            Action::Service => (&["kind"], crate::backend::services::PARAMS),
         }
     }
 
@@ -67,6 +78,8 @@ impl Action {
             Action::Upload => "upload 1".into(),
             // The parser's reading of event logs and the file it writes.
             Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
+            Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
+            Action::Service => format!("service {}", crate::backend::services::VERSION),
         }
     }
 }
@@ -96,6 +109,9 @@ pub struct Rule {
     pub description: String,
     /// Dimension indices (or [`TIER`]) the rule is instantiated per, in matrix order.
     pub per: Vec<PerDim>,
+    /// Only cells this selector matches have the rule's nodes (all cells when `None`); a
+    /// dependent cell outside it simply has no such dependency.
+    pub when: Option<Selector>,
     pub deps: Vec<usize>,
     /// Logical name → path or glob relative to the project root, templated on the binding.
     pub sources: BTreeMap<String, String>,
@@ -279,6 +295,7 @@ fn cycle_path(g: &petgraph::graph::DiGraph<usize, ()>, start: petgraph::graph::N
 const RULE_KEYS: &[&str] = &[
     "description",
     "per",
+    "when",
     "deps",
     "sources",
     "action",
@@ -335,6 +352,16 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
     }
     per.sort();
     per.dedup();
+    let when = t.get("when").and_then(|i| r.string(i, "`when`")).and_then(|w| {
+        let offset = w.span.as_ref().map_or(0, |s| s.start + 1);
+        match Selector::parse(&w.value, &lf.matrix, &r.file, offset) {
+            Ok(sel) => Some(sel),
+            Err(d) => {
+                r.diags.extend(d);
+                None
+            }
+        }
+    });
     let deps = t.get("deps").and_then(|i| r.strings(i, "`deps`")).map(|d| d.value).unwrap_or_default();
     let mut sources = BTreeMap::new();
     if let Some(st) = t.get("sources").and_then(|i| r.table(i, "`sources`")) {
@@ -436,6 +463,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         name: name.to_string(),
         description,
         per,
+        when,
         deps: Vec::new(),
         sources,
         action: action?,
