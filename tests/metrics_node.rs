@@ -53,7 +53,7 @@ fn fixture_log(name: &str) -> PathBuf {
     fs::read_dir(fixture(name))
         .expect("fixture folder")
         .map(|e| e.expect("entry").path())
-        .find(|p| !p.extension().is_some_and(|x| x == "json"))
+        .find(|p| p.extension().is_none_or(|x| x != "json"))
         .expect("an event log")
 }
 
@@ -241,4 +241,64 @@ fn issue_6_a_run_output_that_breaks_the_contract_is_a_clear_error() {
     p.run(&["invalidate", "plain35", "--rule", "run"]).ok();
     let b = p.run(&["build", "metrics[plain35]"]).code(3);
     assert!(b.stderr.contains("left no event log in `eventlog/`"), "{}", b.stderr);
+}
+
+#[test]
+fn issue_6_metrics_command_shows_a_cell_from_the_cache() {
+    let (p, _) = project();
+    let before = p.run(&["metrics", "plain35"]).code(3);
+    assert!(before.stderr.contains("not built yet") && before.stderr.contains("`loadbuild build 'metrics[plain35]'`"), "{}", before.stderr);
+    let unknown = p.run(&["metrics", "plain53"]).code(2);
+    assert!(unknown.stderr.contains("no cell `plain53`") && unknown.stderr.contains("did you mean `plain35`"), "{}", unknown.stderr);
+
+    p.run(&["build", "metrics[plain35]"]).ok();
+    let json = p.run(&["metrics", "plain35", "--json"]).ok();
+    let built = p.run(&["build", "metrics[plain35]"]).ok();
+    let tree = built.stdout.lines().find_map(|l| l.strip_prefix("metrics[plain35]\t")).expect("output path");
+    assert_eq!(json.stdout, fs::read_to_string(Path::new(tree).join("metrics.json")).unwrap(), "--json prints metrics.json");
+
+    let table = p.run(&["metrics", "plain35"]).ok().stdout;
+    for want in ["run     succeeded", "stability", "efficiency", "performance", "exec 1 (", "exec 2 (", "higher", "Executor CPU Time"] {
+        assert!(table.contains(want), "`{want}` in\n{table}");
+    }
+    let line = |name: &str| table.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+    assert!(line("succeeded").contains("yes"), "{}", line("succeeded"));
+    assert!(line("wall_time_s").contains(" s "), "{}", line("wall_time_s"));
+    assert!(line("run_retries").contains(" 0 "), "{}", line("run_retries"));
+    assert!(!table.contains("absent"), "every metric measured:\n{table}");
+
+    // A failed run: its last metrics are shown, with the reason they are stale; the failed
+    // execution has no driver timings, so those are absent and say why.
+    p.run(&["build", "metrics[failed]"]).code(3);
+    let failed = p.run(&["metrics", "failed"]).ok();
+    let table = &failed.stdout;
+    assert!(table.contains("run     failed: An exception was thrown from the Python worker"), "{table}");
+    assert!(failed.stderr.contains("is stale") && failed.stderr.contains("loadbuild build 'metrics[failed]'"), "{}", failed.stderr);
+    let line = |name: &str| table.lines().find(|l| l.trim_start().starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+    assert!(line("succeeded").contains("no"), "{}", line("succeeded"));
+    let note = table.lines().find(|l| l.ends_with("] the driver reported no timings for this execution")).expect("the reason");
+    let n = &note.trim_start()[..note.trim_start().find(']').unwrap() + 1];
+    assert!(line("wall_time_s").contains(&format!("—{n}")), "{}", line("wall_time_s"));
+}
+
+/// The project's own `rules/metrics.toml` over its own Loadfile, with a stand-in `run` rule.
+#[test]
+fn issue_6_the_projects_metrics_rule_builds_one_node_per_cell() {
+    let loadfile = fs::read_to_string(common::repo().join("Loadfile.toml")).unwrap();
+    let rule = fs::read_to_string(common::repo().join("rules/metrics.toml")).unwrap();
+    let run = r#"
+[rule.run]
+per = ["spark", "client", "mode", "ext", "op", "size"]
+outputs = ["result.json"]
+command = "cp -R runs/. {{ out }}/ && sed -i 's/@CELL@/{{ cell.id }}/; s/\"@ATTEMPT@\"/1/' {{ out }}/result.json"
+"#;
+    let p = Project::new(&loadfile, &[("run.toml", run), ("metrics.toml", &rule)]);
+    let driver = read_json(&fixture("spark35_plain").join("driver.json"));
+    prepare(&p, "", Some("spark35_plain"), result_json("@CELL@", "succeeded", None, &driver["executions"], None), &[]);
+    let cell = "357-airflow-standalone-none-read-1gb";
+    p.run(&["build", "metrics[3.5.7/airflow/standalone/none/read/1gb]"]).ok();
+    let shown = p.run(&["metrics", cell, "--json"]).ok();
+    let m: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!((m["cell"].as_str(), m["run_status"].as_str()), (Some(cell), Some("succeeded")));
+    assert_matches(cell, &m["metrics"], &read_json(&fixture("spark35_plain").join("expected.json")));
 }
