@@ -96,7 +96,7 @@ enum Builtin {
     Summary(SummaryInput),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
-    Metrics { run: PathBuf, run_failed: bool, cell: String },
+    Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
     Toolchain { spec: toolchain::Spec, base: PathBuf },
     Service(services::Spec),
 }
@@ -108,7 +108,9 @@ impl Builtin {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
-            Builtin::Metrics { run, run_failed, cell } => actions::metrics(&run, &cell, run_failed, out),
+            Builtin::Metrics { run, run_failed, cell, history_server } => {
+                actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
+            }
             Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
             Builtin::Service(spec) => spec.write(out),
         }
@@ -560,7 +562,14 @@ fn make_work(
             };
             let (digest, status) = outputs[&run];
             let cell = ctx.lf.matrix.id(&g.cells[cell as usize]).0;
-            Ok(Work::Builtin(Builtin::Metrics { run: ctx.layout.tree(&digest), run_failed: status == Status::Failed, cell }))
+            // An empty URL (e.g. a template whose variable is unset for this backend) means none.
+            let history_server = plan.statics[&n].params.get("history_server").filter(|u| !u.trim().is_empty()).cloned();
+            Ok(Work::Builtin(Builtin::Metrics {
+                run: ctx.layout.tree(&digest),
+                run_failed: status == Status::Failed,
+                cell,
+                history_server,
+            }))
         }
         Action::Toolchain => Ok(Work::Builtin(Builtin::Toolchain {
             spec: toolchain::Spec::from_params(&plan.statics[&n].params)?,

@@ -214,6 +214,13 @@ fn issue_6_in_progress_log_may_end_mid_event() {
     assert!(matches!(read_event_log(&finished), Err(MetricsError::Truncated { .. })));
 }
 
+#[test]
+fn issue_6_a_codec_the_parser_does_not_read_is_named() {
+    let err = read_event_log(&fixture_log("spark41_lz4")).expect_err("lz4 is not read");
+    assert!(matches!(&err, MetricsError::UnsupportedCodec { codec, .. } if codec == "lz4"), "{err}");
+    assert!(err.to_string().contains("events_1_"), "names the file: {err}");
+}
+
 fn copy_to_temp(src: &Path, tmp: &Path) -> PathBuf {
     let dest = tmp.join(src.file_name().expect("file name"));
     fs::copy(src, &dest).expect("copy fixture");

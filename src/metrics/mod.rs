@@ -9,6 +9,7 @@ mod driver;
 mod efficiency;
 mod events;
 mod fold;
+pub mod history;
 mod metric;
 mod oom;
 mod performance;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::history::{Fetched, HistoryServer};
 use super::{AppLog, CellMetrics, DriverExecution, DriverTimings, JobScope, MetricsError, cell_metrics, read_event_log_scoped};
 
 /// The version of `result.json` and `metrics.json` this code reads and writes.
@@ -54,7 +55,21 @@ pub struct MetricsFile {
     /// A failed run's event log that could not be read (its metrics then come from the driver only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_log_error: Option<String>,
+    /// Set when the application came from a History Server rather than `eventlog/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_server: Option<HistorySource>,
     pub metrics: CellMetrics,
+}
+
+/// Which History Server gave the application, and how.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistorySource {
+    pub url: String,
+    /// `event_log` (its `/logs`, read by the parser) or `rest` (its REST fields).
+    pub via: &'static str,
+    /// Why the REST fields were used instead of the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +84,12 @@ pub enum RunError {
     WrongCell { cell: String, found: String },
     #[error("the run succeeded but wrote no `{RESULT_FILE}` (docs/runs.md lists what a run must write)")]
     NoResult,
-    #[error("the run succeeded but left no event log in `{EVENT_LOG_DIR}/`")]
+    #[error("the run succeeded but left no event log in `{EVENT_LOG_DIR}/` (and the metrics rule names no `history_server`)")]
     NoEventLog,
+    #[error("the run left no event log in `{EVENT_LOG_DIR}/` and `{RESULT_FILE}` has no `app_id` to look up on the History Server")]
+    NoAppId,
+    #[error("{0}")]
+    History(String),
     #[error("`{EVENT_LOG_DIR}/` holds {0} entries; a run copies exactly one application's log there")]
     SeveralLogs(usize),
     #[error("`{log}` is the log of application `{found}`, but `{RESULT_FILE}` names `{want}`")]
@@ -80,8 +99,10 @@ pub enum RunError {
 }
 
 /// Reads the run output in `run_dir` for `cell`; `command_failed` is whether the run command
-/// exited non-zero (its output recorded as a failed outcome).
-pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool) -> Result<MetricsFile, RunError> {
+/// exited non-zero (its output recorded as a failed outcome). Without `eventlog/`, the
+/// application is fetched from `history` when given (a remote backend's runs leave their logs
+/// on the cluster).
+pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history: Option<&HistoryServer>) -> Result<MetricsFile, RunError> {
     let result = read_result(run_dir)?;
     if let Some(r) = &result {
         if r.schema != SCHEMA {
@@ -107,7 +128,28 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool) -> Resul
     };
     // A failed run may have no log, or one cut off mid-write: its metrics then come from the
     // driver alone, and `no_log` says why the others are absent.
-    let (log, event_log_error, no_log) = match find_log(run_dir)? {
+    let mut history_source = None;
+    let local = find_log(run_dir)?;
+    let app_id = result.as_ref().and_then(|r| r.app_id.clone());
+    let (log, event_log_error, no_log) = match local {
+        None if history.is_some() && (app_id.is_some() || !failed) => {
+            let hs = history.expect("checked");
+            let app = app_id.ok_or(RunError::NoAppId)?;
+            match hs.app_log(&app, &scope) {
+                Ok((log, how)) => {
+                    let (via, why) = match how {
+                        Fetched::EventLog => ("event_log", None),
+                        Fetched::Rest { why } => ("rest", Some(why)),
+                    };
+                    history_source = Some(HistorySource { url: hs.base.clone(), via, why });
+                    (log, None, None)
+                }
+                Err(e) if failed => {
+                    (AppLog::default(), Some(e.to_string()), Some(format!("the History Server could not give the log: {e}")))
+                }
+                Err(e) => return Err(RunError::History(e.to_string())),
+            }
+        }
         None if failed => (AppLog::default(), None, Some(format!("the run left no event log in `{EVENT_LOG_DIR}/`"))),
         None => return Err(RunError::NoEventLog),
         Some(path) => match read_event_log_scoped(&path, &scope) {
@@ -136,7 +178,15 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool) -> Resul
     if failed {
         metrics.mark_run_failed(error.as_deref().unwrap_or("no error text"));
     }
-    Ok(MetricsFile { schema: SCHEMA, cell: cell.to_string(), run_status: status, error, event_log_error, metrics })
+    Ok(MetricsFile {
+        schema: SCHEMA,
+        cell: cell.to_string(),
+        run_status: status,
+        error,
+        event_log_error,
+        history_server: history_source,
+        metrics,
+    })
 }
 
 fn read_result(run_dir: &Path) -> Result<Option<RunResult>, RunError> {

@@ -33,7 +33,8 @@ pub enum Action {
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
     /// Reads its cell's `run` output (`result.json`, `eventlog/`) and writes `metrics.json`
-    /// (docs/runs.md); one node per cell, exactly one dependency.
+    /// (docs/runs.md); one node per cell, exactly one dependency. Param `history_server`
+    /// (optional): a History Server URL to fetch the application from when the run copied no log.
     Metrics,
     /// Provisions a Python environment with pinned packages (params `pins`, `python`) under the
     /// cache; its output is a receipt, fresh only while the environment is intact.
@@ -61,7 +62,8 @@ impl Action {
     /// `(required, optional)` params of a built-in action.
     pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
-            Action::Command { .. } | Action::Summary | Action::Metrics => (&[], &[]),
+            Action::Command { .. } | Action::Summary => (&[], &[]),
+            Action::Metrics => (&[], &["history_server"]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
             Action::Toolchain => (&["pins"], &["python"]),

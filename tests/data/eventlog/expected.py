@@ -276,6 +276,10 @@ def expected_run(log, driver, session=None):
 def main():
     for name in sorted(os.listdir(HERE)):
         fixture = os.path.join(HERE, name)
+        ours = [f for f in ("driver.json", "sessions.json") if os.path.isfile(os.path.join(fixture, f))]
+        if ours and any(f.endswith(".lz4") for f in log_files(fixture_log(fixture))):
+            print(f"skipped {name}: lz4 (the History Server test reads it through REST)")
+            continue
         if os.path.isfile(os.path.join(fixture, "driver.json")):
             result = expected(fixture)
         elif os.path.isfile(os.path.join(fixture, "sessions.json")):
