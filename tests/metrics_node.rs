@@ -234,8 +234,15 @@ fn issue_6_a_run_output_that_breaks_the_contract_is_a_clear_error() {
     fs::write(p.path().join("runs/plain35/result.json"), r.to_string()).unwrap();
     let b = p.run(&["build", "metrics[plain35]"]).code(3);
     assert!(b.stderr.contains("is for cell `rolling41`, not `plain35`"), "{}", b.stderr);
-    // Succeeded without an event log.
+    // The log of another application than the one result.json names.
     r["cell"] = "plain35".into();
+    r["app_id"] = "local-1".into();
+    fs::write(p.path().join("runs/plain35/result.json"), r.to_string()).unwrap();
+    p.run(&["invalidate", "plain35", "--rule", "run"]).ok();
+    let b = p.run(&["build", "metrics[plain35]"]).code(3);
+    assert!(b.stderr.contains("is the log of application `local-1795790339696`, but `result.json` names `local-1`"), "{}", b.stderr);
+    // Succeeded without an event log.
+    r["app_id"] = Value::Null;
     fs::write(p.path().join("runs/plain35/result.json"), r.to_string()).unwrap();
     fs::remove_dir_all(p.path().join("runs/plain35/eventlog")).unwrap();
     p.run(&["invalidate", "plain35", "--rule", "run"]).ok();

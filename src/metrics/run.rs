@@ -112,70 +112,22 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history:
             return Err(RunError::WrongCell { cell: cell.to_string(), found: r.cell.clone() });
         }
     }
-    let (status, error) = match (&result, command_failed) {
-        (None, false) => return Err(RunError::NoResult),
-        (None, true) => (RunStatus::Failed, Some(format!("the run command failed before writing `{RESULT_FILE}` (see its log)"))),
-        (Some(r), false) => (r.status, r.error.clone()),
-        (Some(r), true) => {
-            let contradiction = format!("the run command exited non-zero although `{RESULT_FILE}` says `succeeded`");
-            (RunStatus::Failed, if r.status == RunStatus::Succeeded { Some(contradiction) } else { r.error.clone() })
-        }
-    };
-    let failed = status == RunStatus::Failed;
-    let scope = match result.as_ref().and_then(|r| r.connect_session_id.clone()) {
-        Some(session) => JobScope::ConnectSession(session),
-        None => JobScope::Application,
-    };
-    // A failed run may have no log, or one cut off mid-write: its metrics then come from the
-    // driver alone, and `no_log` says why the others are absent.
-    let mut history_source = None;
-    let local = find_log(run_dir)?;
-    let app_id = result.as_ref().and_then(|r| r.app_id.clone());
-    let (log, event_log_error, no_log) = match local {
-        None if history.is_some() && (app_id.is_some() || !failed) => {
-            let hs = history.expect("checked");
-            let app = app_id.ok_or(RunError::NoAppId)?;
-            match hs.app_log(&app, &scope) {
-                Ok((log, how)) => {
-                    let (via, why) = match how {
-                        Fetched::EventLog => ("event_log", None),
-                        Fetched::Rest { why } => ("rest", Some(why)),
-                    };
-                    history_source = Some(HistorySource { url: hs.base.clone(), via, why });
-                    (log, None, None)
-                }
-                Err(e) if failed => {
-                    (AppLog::default(), Some(e.to_string()), Some(format!("the History Server could not give the log: {e}")))
-                }
-                Err(e) => return Err(RunError::History(e.to_string())),
-            }
-        }
-        None if failed => (AppLog::default(), None, Some(format!("the run left no event log in `{EVENT_LOG_DIR}/`"))),
-        None => return Err(RunError::NoEventLog),
-        Some(path) => match read_event_log_scoped(&path, &scope) {
-            Ok(log) => (log, None, None),
-            Err(e) if failed => {
-                let e = relative(run_dir, &e);
-                (AppLog::default(), Some(e.clone()), Some(format!("the run's event log is unreadable: {e}")))
-            }
-            Err(e) => return Err(RunError::EventLog(relative(run_dir, &e))),
-        },
-    };
-    if let (Some(want), Some(found)) = (result.as_ref().and_then(|r| r.app_id.as_ref()), log.app_id.as_ref())
+    let (status, error) = run_status(result.as_ref(), command_failed)?;
+    let loaded = load_log(run_dir, result.as_ref(), status == RunStatus::Failed, history)?;
+    if let (Some(want), Some(found)) = (result.as_ref().and_then(|r| r.app_id.as_ref()), loaded.log.app_id.as_ref())
         && want != found
     {
-        let log = find_log(run_dir)?.map(|p| shown(run_dir, &p)).unwrap_or_default();
-        return Err(RunError::WrongApp { log, found: found.clone(), want: want.clone() });
+        return Err(RunError::WrongApp { log: loaded.shown, found: found.clone(), want: want.clone() });
     }
     let driver = DriverTimings {
         executions: result.as_ref().map(|r| r.executions.clone()).unwrap_or_default(),
         run_retries: result.as_ref().and_then(|r| r.attempt).map(|a| a.saturating_sub(1)),
     };
-    let mut metrics = cell_metrics(&log, &driver);
-    if let Some(reason) = &no_log {
+    let mut metrics = cell_metrics(&loaded.log, &driver);
+    if let Some(reason) = &loaded.no_log {
         metrics.without_event_log(reason);
     }
-    if failed {
+    if status == RunStatus::Failed {
         metrics.mark_run_failed(error.as_deref().unwrap_or("no error text"));
     }
     Ok(MetricsFile {
@@ -183,10 +135,83 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history:
         cell: cell.to_string(),
         run_status: status,
         error,
-        event_log_error,
-        history_server: history_source,
+        event_log_error: loaded.error,
+        history_server: loaded.history,
         metrics,
     })
+}
+
+/// How the run ended: `result.json`'s word, overruled by a command that exited non-zero.
+fn run_status(result: Option<&RunResult>, command_failed: bool) -> Result<(RunStatus, Option<String>), RunError> {
+    Ok(match (result, command_failed) {
+        (None, false) => return Err(RunError::NoResult),
+        (None, true) => (RunStatus::Failed, Some(format!("the run command failed before writing `{RESULT_FILE}` (see its log)"))),
+        (Some(r), false) => (r.status, r.error.clone()),
+        (Some(r), true) if r.status == RunStatus::Succeeded => {
+            (RunStatus::Failed, Some(format!("the run command exited non-zero although `{RESULT_FILE}` says `succeeded`")))
+        }
+        (Some(r), true) => (RunStatus::Failed, r.error.clone()),
+    })
+}
+
+/// The application's log, as far as it can be had.
+struct Loaded {
+    log: AppLog,
+    /// Where it came from, as error messages name it.
+    shown: String,
+    /// Why a failed run's log could not be read.
+    error: Option<String>,
+    /// Why the log's metrics are absent (a failed run without a usable log).
+    no_log: Option<String>,
+    history: Option<HistorySource>,
+}
+
+/// Reads `eventlog/`, or asks the History Server when the run copied none. A failed run may have
+/// no log, or one cut off mid-write: its metrics then come from the driver alone.
+fn load_log(run_dir: &Path, result: Option<&RunResult>, failed: bool, history: Option<&HistoryServer>) -> Result<Loaded, RunError> {
+    let scope = match result.and_then(|r| r.connect_session_id.clone()) {
+        Some(session) => JobScope::ConnectSession(session),
+        None => JobScope::Application,
+    };
+    let without = |shown: String, error: Option<String>, why: String| Loaded {
+        log: AppLog::default(),
+        shown,
+        error,
+        no_log: Some(why),
+        history: None,
+    };
+    let app_id = result.and_then(|r| r.app_id.clone());
+    match (find_log(run_dir)?, history) {
+        (Some(path), _) => {
+            let shown = shown(run_dir, &path);
+            match read_event_log_scoped(&path, &scope) {
+                Ok(log) => Ok(Loaded { log, shown, error: None, no_log: None, history: None }),
+                Err(e) if failed => {
+                    let e = relative(run_dir, &e);
+                    Ok(without(shown, Some(e.clone()), format!("the run's event log is unreadable: {e}")))
+                }
+                Err(e) => Err(RunError::EventLog(relative(run_dir, &e))),
+            }
+        }
+        (None, Some(hs)) if app_id.is_some() || !failed => {
+            let app = app_id.ok_or(RunError::NoAppId)?;
+            let shown = format!("{}/api/v1/applications/{app}", hs.base);
+            match hs.app_log(&app, &scope) {
+                Ok((log, how)) => {
+                    let (via, why) = match how {
+                        Fetched::EventLog => ("event_log", None),
+                        Fetched::Rest { why } => ("rest", Some(why)),
+                    };
+                    let history = Some(HistorySource { url: hs.base.clone(), via, why });
+                    Ok(Loaded { log, shown, error: None, no_log: None, history })
+                }
+                Err(e) if failed => Ok(without(shown, Some(e.to_string()), format!("the History Server could not give the log: {e}"))),
+                Err(e) => Err(RunError::History(e.to_string())),
+            }
+        }
+        (None, _) if failed => Ok(without(String::new(), None, format!("the run left no event log in `{EVENT_LOG_DIR}/`"))),
+        (None, _) => Err(RunError::NoEventLog),
+    }
 }
 
 fn read_result(run_dir: &Path) -> Result<Option<RunResult>, RunError> {
@@ -229,4 +254,27 @@ fn relative(run_dir: &Path, e: &MetricsError) -> String {
     let mut prefix = run_dir.display().to_string();
     prefix.push('/');
     e.to_string().replace(&prefix, "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(status: RunStatus, error: Option<&str>) -> RunResult {
+        let json = serde_json::json!({"schema": 1, "cell": "c", "status": status, "error": error});
+        serde_json::from_value(json).expect("minimal result.json")
+    }
+
+    #[test]
+    fn a_command_that_failed_overrules_a_result_that_says_succeeded() {
+        let ok = result(RunStatus::Succeeded, None);
+        assert_eq!(run_status(Some(&ok), false).expect("ok"), (RunStatus::Succeeded, None));
+        let (status, error) = run_status(Some(&ok), true).expect("failed");
+        assert_eq!(status, RunStatus::Failed);
+        assert!(error.expect("says why").contains("exited non-zero although"));
+        let failed = result(RunStatus::Failed, Some("boom"));
+        assert_eq!(run_status(Some(&failed), true).expect("failed"), (RunStatus::Failed, Some("boom".into())));
+        assert!(matches!(run_status(None, false), Err(RunError::NoResult)));
+        assert_eq!(run_status(None, true).expect("failed").0, RunStatus::Failed);
+    }
 }
