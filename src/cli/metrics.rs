@@ -137,7 +137,10 @@ fn render(name: &str, file: &Value) -> String {
     let mut notes: Vec<String> = Vec::new();
     for tier in ["stability", "efficiency", "performance"] {
         let mut header = vec![tier.to_string(), "cell".to_string()];
-        header.extend(executions.iter().map(|e| format!("exec {} ({} jobs)", e["execution"], e["jobs"])));
+        header.extend(executions.iter().map(|e| {
+            let jobs = e["jobs"].as_u64().unwrap_or(0);
+            format!("exec {} ({jobs} job{})", e["execution"], if jobs == 1 { "" } else { "s" })
+        }));
         header.extend(["better".to_string(), "source".to_string()]);
         let mut rows = vec![header];
         for metric in m["cell"][tier].as_array().into_iter().flatten() {
