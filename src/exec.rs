@@ -96,6 +96,7 @@ enum Builtin {
     Summary(SummaryInput),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
+    Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
     Toolchain { spec: toolchain::Spec, base: PathBuf },
     Service(services::Spec),
 }
@@ -107,6 +108,9 @@ impl Builtin {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+            Builtin::Metrics { run, run_failed, cell, history_server } => {
+                actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
+            }
             Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
             Builtin::Service(spec) => spec.write(out),
         }
@@ -155,6 +159,9 @@ fn perform(
             let mut attempt = 0;
             loop {
                 attempt += 1;
+                // The command may record which try this is (a run's `result.json` does).
+                job.env.retain(|(k, _)| k != "LOADBUILD_ATTEMPT");
+                job.env.push(("LOADBUILD_ATTEMPT".into(), attempt.to_string()));
                 let _ = remove_tree(&out);
                 std::fs::create_dir_all(&out).map_err(|e| fail(format!("creating `{}`: {e}", out.display())))?;
                 let exit = backend.run(&job, cancel);
@@ -281,7 +288,7 @@ pub fn execute(
                     continue;
                 }
                 let statics = &plan.statics[&n];
-                let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, outputs[d].0)).collect();
+                let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, key_digest(outputs[d]))).collect();
                 let (key, inputs) = plan::key(ctx, n, statics, &dep_outputs);
                 if let State::Fresh { output, .. } = plan::judge(ctx, index, n, key, &inputs) {
                     outcomes.insert(n, Outcome::Cutoff);
@@ -464,6 +471,16 @@ fn release(n: NodeIx, dependents: &[Vec<NodeIx>], waiting: &mut HashMap<NodeIx, 
     }
 }
 
+/// What a dependent's key records for a dependency's output. A failed outcome keys differently
+/// from the same bytes recorded as a success, because a built-in (`metrics`) reads the status:
+/// the key must cover everything that can change the output.
+fn key_digest((digest, status): (Digest, Status)) -> Digest {
+    match status {
+        Status::Ok => digest,
+        Status::Failed => Digest::of("loadbuild 2026-11 failed outcome", &digest),
+    }
+}
+
 /// Renders a short inline template (a mutex name) against the node's context.
 fn render_inline(text: &str, base: impl FnOnce() -> BTreeMap<String, Value>) -> String {
     if !text.contains("{{") {
@@ -531,6 +548,28 @@ fn make_work(
                 .find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Dataset)
                 .ok_or_else(|| format!("rule `{}`: the `upload` action needs a dependency whose action is `dataset`", rule.name))?;
             Ok(Work::Builtin(Builtin::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) }))
+        }
+        Action::Metrics => {
+            let (&[run], &[cell]) = (node.deps.as_slice(), node.cells.as_slice()) else {
+                return Err(format!(
+                    "rule `{}`: the `metrics` action needs one node per cell (`per` = every dimension) and exactly one \
+                     dependency, its cell's run; node `{}` serves {} cell(s) and has {} dependencies",
+                    rule.name,
+                    node.id,
+                    node.cells.len(),
+                    node.deps.len()
+                ));
+            };
+            let (digest, status) = outputs[&run];
+            let cell = ctx.lf.matrix.id(&g.cells[cell as usize]).0;
+            // An empty URL (e.g. a template whose variable is unset for this backend) means none.
+            let history_server = plan.statics[&n].params.get("history_server").filter(|u| !u.trim().is_empty()).cloned();
+            Ok(Work::Builtin(Builtin::Metrics {
+                run: ctx.layout.tree(&digest),
+                run_failed: status == Status::Failed,
+                cell,
+                history_server,
+            }))
         }
         Action::Toolchain => Ok(Work::Builtin(Builtin::Toolchain {
             spec: toolchain::Spec::from_params(&plan.statics[&n].params)?,

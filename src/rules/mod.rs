@@ -32,6 +32,10 @@ pub enum Action {
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
+    /// Reads its cell's `run` output (`result.json`, `eventlog/`) and writes `metrics.json`
+    /// (docs/runs.md); one node per cell, exactly one dependency. Param `history_server`
+    /// (optional): a History Server URL to fetch the application from when the run copied no log.
+    Metrics,
     /// Provisions a Python environment with pinned packages (params `pins`, `python`) under the
     /// cache; its output is a receipt, fresh only while the environment is intact.
     Toolchain,
@@ -41,13 +45,14 @@ pub enum Action {
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "toolchain", "service"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "toolchain", "service", "metrics"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
             "summary" => Some(Action::Summary),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
+            "metrics" => Some(Action::Metrics),
             "toolchain" => Some(Action::Toolchain),
             "service" => Some(Action::Service),
             _ => None,
@@ -58,6 +63,7 @@ impl Action {
     pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             Action::Command { .. } | Action::Summary => (&[], &[]),
+            Action::Metrics => (&[], &["history_server"]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
             Action::Toolchain => (&["pins"], &["python"]),
@@ -72,6 +78,8 @@ impl Action {
             Action::Summary => "summary 1".into(),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
+            // The parser's reading of event logs and the file it writes.
+            Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
             Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
             Action::Service => format!("service {}", crate::backend::services::VERSION),
         }
