@@ -60,9 +60,9 @@ def conf_pair(text):
     return key.strip(), value
 
 
-def parser():
+def parser(prog="driver.py"):
     p = argparse.ArgumentParser(
-        prog="driver.py",
+        prog=prog,
         description="Run one loadbuild workload (warm-up + N measured executions of a SQL file) "
         "in one Spark application and write OUT/result.json and OUT/eventlog/.",
         epilog="Exit status: 0 succeeded, 1 Spark (or event-log) failure recorded in result.json, "
@@ -422,15 +422,18 @@ def run(args, result):
         sql = f.read().strip().rstrip(";")
     session = None
     try:
+        started = time.perf_counter()
         session = Connect(args) if args.remote is not None else Classic(args)
         spark = session.spark
+        print(f"loadbuild: {args.cell}: session {session.app_id} ready in {time.perf_counter() - started:.3f} s", file=sys.stderr, flush=True)
         result.update(
             spark_version=spark.version,
             app_id=session.app_id,
             connect_session_id=session.session_id(),
             conf=redacted(session.conf()),
         )
-        root = args.data.rstrip("/")
+        # Absolute: a Connect server resolves relative paths against its own working directory.
+        root = (args.data if is_uri(args.data) else os.path.abspath(args.data)).rstrip("/")
         spark.read.parquet(root + "/trips").createOrReplaceTempView("trips")
         spark.read.parquet(root + "/zones/taxi_zone_lookup.parquet").createOrReplaceTempView("zones")
         sink = JdbcSink(spark, args) if args.op == "write" else NoopSink(spark)
@@ -517,10 +520,15 @@ def main(argv=None):
         return EXIT_USAGE
     os.makedirs(args.out, exist_ok=True)
     try:
-        signal.signal(signal.SIGTERM, on_sigterm)
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:
-        pass  # not the main thread: leave SIGTERM to whoever embeds the driver
-    ok = run(args, result)
+        previous = None  # not the main thread: leave SIGTERM to whoever embeds the driver
+    try:
+        ok = run(args, result)
+    finally:
+        if previous is not None:
+            # main() may run inside a longer-lived process (notebook.py's kernel): give SIGTERM back.
+            signal.signal(signal.SIGTERM, previous)
     result["status"] = "succeeded" if ok else "failed"
     write_result(args.out, result)
     if not ok:

@@ -91,28 +91,37 @@ def run_in_kernel(argv):
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, shutdown)
-    km.start_kernel()
+    # The kernel's own stdout/stderr go to a file: once running, ipykernel forwards them (the
+    # JVM's too) over IOPub, which relay() prints; a kernel that fails before that shows the file.
+    kernel_log_path = os.path.join(root, "kernel.log")
+    kernel_log = open(kernel_log_path, "wb")
+    km.start_kernel(stdout=kernel_log, stderr=kernel_log)
+    content = None
     try:
         kc = km.client()
         kc.start_channels()
         try:
             kc.wait_for_ready(timeout=120)
             reply = kc.execute_interactive(cell_code(argv), output_hook=relay, allow_stdin=False, timeout=None)
+            content = reply["content"]
         except (RuntimeError, queue.Empty) as error:
             print(f"notebook.py: the kernel did not answer: {error}", file=sys.stderr)
-            return None
         finally:
             kc.stop_channels()
-        return reply["content"]
+        return content
     finally:
         if km.has_kernel:
             km.shutdown_kernel(now=False)
+        kernel_log.close()
+        if content is None or content.get("status") != "ok":
+            with open(kernel_log_path, errors="replace") as f:
+                sys.stderr.write(f.read())
         shutil.rmtree(root, ignore_errors=True)
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = driver.parser().parse_args(argv)  # same arguments, same --help and errors as driver.py
+    args = driver.parser(prog="notebook.py").parse_args(argv)  # same arguments, same --help and errors as driver.py
     if args.client != "jupyter":
         if any(a == "--client" or a.startswith("--client=") for a in argv):
             sys.exit("notebook.py: error: notebook.py is the jupyter launch path; drop --client or pass --client jupyter")
