@@ -510,6 +510,9 @@ def main(argv=None):
         "warmup": None,
         "executions": [],
         "write": None,
+        # Which try of the run node this is (the engine retries transient failures); metrics
+        # report attempt - 1 as run_retries.
+        "attempt": int(os.environ.get("LOADBUILD_ATTEMPT", "1")),
     }
     try:
         check_args(args)
