@@ -205,14 +205,31 @@ impl Drop for Services {
 }
 
 fn shut_down(mut r: Running) {
-    for (child, _) in r.children.iter_mut().rev() {
-        stop_group(child.id(), Duration::from_secs(10));
-        let _ = child.wait();
-    }
+    stop_children(&mut r.children, Duration::from_secs(10));
     let _ = std::fs::remove_file(&r.record);
 }
 
-/// SIGTERM to the process group, then SIGKILL if it is still there after `grace`.
+/// Stops our own children, last started first: SIGTERM to each process group, then SIGKILL
+/// after `grace`. An exited child is reaped here, since until then a zombie leader keeps its
+/// group "alive".
+fn stop_children(children: &mut [(Child, String)], grace: Duration) {
+    for (child, _) in children.iter_mut().rev() {
+        let pid = child.id() as i32;
+        // SAFETY: killpg has no memory effects; a stale group only yields ESRCH.
+        unsafe { libc::killpg(pid, libc::SIGTERM) };
+        let t0 = Instant::now();
+        // SAFETY: signal 0 only checks whether any member is left.
+        while !(matches!(child.try_wait(), Ok(Some(_))) && unsafe { libc::killpg(pid, 0) } != 0) && t0.elapsed() < grace {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // SAFETY: as above; harmless when the group is gone.
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
+        let _ = child.wait();
+    }
+}
+
+/// SIGTERM to the process group of a process that is not our child (reaped by init), then
+/// SIGKILL if it is still there after `grace`.
 fn stop_group(pid: u32, grace: Duration) {
     // SAFETY: killpg has no memory effects; a stale group only yields ESRCH.
     unsafe { libc::killpg(pid as i32, libc::SIGTERM) };
@@ -289,10 +306,7 @@ impl Starter {
     }
 
     fn stop(&mut self) {
-        for (child, _) in self.children.iter_mut().rev() {
-            stop_group(child.id(), Duration::from_secs(5));
-            let _ = child.wait();
-        }
+        stop_children(&mut self.children, Duration::from_secs(5));
         let _ = std::fs::remove_file(&self.record);
     }
 
