@@ -148,7 +148,7 @@
       tr.appendChild(el('td', { 'class': 'num' }, m ? pct(m.relative_change) : '–'));
       tr.appendChild(el('td', { 'class': 'num' }, m && m.ci ? pct(m.ci[0]) + ' … ' + pct(m.ci[1]) : '–'));
       tr.appendChild(el('td', { 'class': 'num' }, m ? pval(m.adjusted_p) : '–'));
-      tr.appendChild(el('td', null, c.reason || ''));
+      tr.appendChild(el('td', null, (c.reason || '').replace(/`/g, '')));
       tr.addEventListener('click', function () { showCell(c); });
       body.appendChild(tr);
     });
@@ -163,14 +163,14 @@
     var box = document.getElementById('detail');
     box.innerHTML = '';
     box.appendChild(el('h2', null, c.id + ' — ' + c.status));
-    box.appendChild(el('p', null, c.name + (c.reason ? ' · ' + c.reason : '')));
-    c.environment_notes.forEach(function (n) { box.appendChild(el('p', { 'class': 'note' }, n)); });
+    box.appendChild(el('p', null, c.name + (c.reason ? ' · ' + c.reason.replace(/`/g, '') : '')));
+    c.environment_notes.forEach(function (n) { box.appendChild(el('p', { 'class': 'note' }, n.replace(/`/g, ''))); });
     var ci = R.cells.indexOf(c);
     c.metrics.forEach(function (m, mi) {
       var row = el('div', { 'class': 'metric' });
       row.appendChild(el('h3', null, m.name + ' (' + (m.unit || '') + ', ' + m.direction.replace(/_/g, ' ') + '): ' + m.verdict +
         (m.relative_change !== null && m.relative_change !== undefined ? ' ' + pct(m.relative_change) : '') +
-        (m.reason ? ' — ' + m.reason : '')));
+        (m.reason ? ' — ' + m.reason.replace(/`/g, '') : '')));
       var charts = el('div', { 'class': 'charts' });
       var dist = el('div', { 'class': 'chart' });
       var trend = el('div', { 'class': 'chart' });

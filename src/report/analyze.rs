@@ -97,7 +97,7 @@ pub fn verdict_config(s: &ReportSettings) -> VerdictConfig {
 pub fn analyze(input: AnalysisInput) -> Analysis {
     let s = input.settings;
     let cfg = verdict_config(s);
-    let mut cells: Vec<CellResult> = input.cells.iter().map(|c| skeleton(c, s, input.baseline)).collect();
+    let mut cells: Vec<CellResult> = input.cells.iter().map(|c| skeleton(c, s, input.baseline, &input.environment)).collect();
 
     // Phase one: every comparison, in parallel (the bootstrap dominates the cost).
     let jobs: Vec<(usize, usize)> = cells
@@ -195,7 +195,7 @@ pub fn summary_out(xs: &[f64]) -> Option<SummaryOut> {
 }
 
 /// A cell's result before any test: its samples, baseline side, and failure or skip.
-fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>) -> CellResult {
+fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>, env: &Environment) -> CellResult {
     let mut r = CellResult {
         id: c.id.clone(),
         name: c.name.clone(),
@@ -299,12 +299,12 @@ fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>) 
         });
     }
     if let (Some(b), Some(file)) = (base_cell, baseline) {
-        r.environment_notes = environment_notes(&r, b, file);
+        r.environment_notes = environment_notes(&r, b, file, env);
     }
     r
 }
 
-fn environment_notes(r: &CellResult, b: &super::baseline::BaselineCell, file: &BaselineFile) -> Vec<String> {
+fn environment_notes(r: &CellResult, b: &super::baseline::BaselineCell, file: &BaselineFile, now: &Environment) -> Vec<String> {
     let mut notes = Vec::new();
     for (input, digest) in &r.inputs {
         if let Some(old) = b.inputs.get(input)
@@ -322,7 +322,9 @@ fn environment_notes(r: &CellResult, b: &super::baseline::BaselineCell, file: &B
     {
         notes.push(format!("Spark `{now}` was `{then}` in the baseline"));
     }
-    if let Some(env) = file.environments.get(&b.environment) {
+    if let Some(env) = file.environments.get(&b.environment)
+        && env != now
+    {
         notes.push(format!("baseline measured with loadbuild {} on `{}`, {}", env.loadbuild, env.backend, env.machine));
     }
     notes

@@ -106,7 +106,7 @@ impl HistoryStore {
     /// A description without credentials: `file cache/history.jsonl`, `postgresql 127.0.0.1:5432/db`.
     pub fn describe(&self) -> String {
         match self {
-            HistoryStore::File(p) => format!("file {}", p.display()),
+            HistoryStore::File(p) => format!("file {}", p.strip_prefix(".").unwrap_or(p).display()),
             HistoryStore::Postgres(url) => format!("postgresql {}", postgres_target(url)),
         }
     }
