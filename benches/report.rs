@@ -11,6 +11,7 @@ use loadbuild::report::history::{HistoryCell, HistoryPoint, HistoryRun};
 use loadbuild::report::input::{CellSamples, MetricSamples};
 use loadbuild::report::model::{BaselineInfo, DimensionInfo, Environment, RunInfo, SummaryOut};
 use loadbuild::report::{AnalysisInput, CellInput, CellState, analyze, render};
+use loadbuild::stats;
 
 const CELLS: usize = 1280;
 const REPS: usize = 5;
@@ -107,6 +108,36 @@ fn main() {
     let settings = ReportSettings { metrics: METRICS.iter().map(|m| m.0.to_string()).collect(), ..ReportSettings::default() };
     let dimensions =
         dims.iter().map(|(n, k)| DimensionInfo { name: n.to_string(), values: (0..*k).map(|v| format!("v{v}")).collect() }).collect();
+
+    // The phases of `analyze`, timed apart on the same data (one thread, in order).
+    let verdict_cfg = loadbuild::report::analyze::verdict_config(&settings);
+    let t = Instant::now();
+    for c in &cells {
+        let CellState::Measured { samples: Ok(s), .. } = &c.state else { continue };
+        for (name, m) in &s.metrics {
+            let base = &baseline.cells[&c.id].metrics[name].samples;
+            let dir =
+                if m.direction == Direction::LowerIsBetter { stats::Direction::LowerIsBetter } else { stats::Direction::HigherIsBetter };
+            let _ = stats::compare(base, &m.values, dir, &verdict_cfg);
+        }
+    }
+    let compare_s = t.elapsed().as_secs_f64();
+    let series: Vec<f64> = history.iter().map(|r| r.cells[0].metrics["wall_time_s"].median).collect();
+    let t = Instant::now();
+    for _ in 0..CELLS * METRICS.len() {
+        let _ = stats::mann_kendall(&series);
+        let _ = stats::theil_sen(&series);
+    }
+    let trend_s = t.elapsed().as_secs_f64();
+    let cp = stats::ChangePointConfig { window: 50, max_p: 0.001, min_magnitude: 0.1 };
+    let t = Instant::now();
+    for _ in 0..CELLS * METRICS.len() {
+        let _ = stats::change_points(&series, &cp);
+    }
+    let cp_s = t.elapsed().as_secs_f64();
+    println!(
+        "report_phase_compare_1thread_s {compare_s:.3}  report_phase_trend_1thread_s {trend_s:.3}  report_phase_changepoints_1thread_s {cp_s:.3}"
+    );
 
     let start = Instant::now();
     let analysis = analyze(AnalysisInput {

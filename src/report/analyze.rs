@@ -384,6 +384,14 @@ fn settle(cell: &mut CellResult) {
         return;
     }
     let has = |v: MetricVerdict| cell.metrics.iter().any(|m| m.verdict == v);
+    let judged = |m: &&MetricResult| !matches!(m.verdict, MetricVerdict::Absent | MetricVerdict::NotJudged);
+    if !cell.metrics.iter().any(|m| judged(&m)) && !cell.guards.iter().any(|g| g.breached) {
+        // Measured, but no judged metric has a value: nothing to say it is unchanged.
+        cell.status = CellStatus::Inconclusive;
+        let absent: Vec<String> = cell.metrics.iter().filter_map(|m| m.reason.as_ref().map(|r| format!("`{}`: {r}", m.name))).collect();
+        cell.reason = Some(format!("no judged metric has a value ({})", absent.join("; ")));
+        return;
+    }
     cell.status = if has(MetricVerdict::Regression) {
         CellStatus::Regression
     } else if cell.guards.iter().any(|g| g.breached) {
