@@ -13,7 +13,7 @@
   });
 
   var data = JSON.parse(document.getElementById('report-data').textContent);
-  var R = data.results;
+  var R = data;
   var STATUS = ['failed', 'regression', 'guard', 'inconclusive', 'new', 'improvement', 'unchanged', 'skipped'];
   var COLOR = {
     failed: '#6a1b9a', regression: '#c62828', guard: '#ef6c00', inconclusive: '#f9a825',
@@ -165,8 +165,7 @@
     box.appendChild(el('h2', null, c.id + ' — ' + c.status));
     box.appendChild(el('p', null, c.name + (c.reason ? ' · ' + c.reason.replace(/`/g, '') : '')));
     c.environment_notes.forEach(function (n) { box.appendChild(el('p', { 'class': 'note' }, n.replace(/`/g, ''))); });
-    var ci = R.cells.indexOf(c);
-    c.metrics.forEach(function (m, mi) {
+    c.metrics.forEach(function (m) {
       var row = el('div', { 'class': 'metric' });
       row.appendChild(el('h3', null, m.name + ' (' + (m.unit || '') + ', ' + m.direction.replace(/_/g, ' ') + '): ' + m.verdict +
         (m.relative_change !== null && m.relative_change !== undefined ? ' ' + pct(m.relative_change) : '') +
@@ -176,7 +175,7 @@
       var trend = el('div', { 'class': 'chart' });
       charts.appendChild(dist); charts.appendChild(trend); row.appendChild(charts); box.appendChild(row);
       drawDistribution(dist, m);
-      drawTrend(trend, m, (data.series[ci] || [])[mi] || []);
+      drawTrend(trend, m, m.series || []);
     });
   }
   function quartiles(xs) {

@@ -84,13 +84,35 @@ pub fn run_id(tier: &str, backend: &str, cells: &[CellInput]) -> String {
     crate::hash::Digest::of("loadbuild 2026-11 report run", &(tier, backend, measured)).to_hex()[..16].to_string()
 }
 
+/// Bootstrap resamples of a first pass over every comparison.
+pub const FIRST_PASS_RESAMPLES: usize = 2_000;
+/// A first-pass CI endpoint this close to ±threshold is recomputed with the full
+/// `BootstrapConfig::default()` resamples (10,000), so borderline verdicts get the precision
+/// and the thousands of clear ones do not pay for it. The Monte Carlo error of a 2,000-resample
+/// percentile endpoint is a fraction of a percentage point for these CIs.
+pub const REFINE_MARGIN: f64 = 0.02;
+
+/// The verdict configuration of the first pass.
 pub fn verdict_config(s: &ReportSettings) -> VerdictConfig {
     VerdictConfig {
         threshold: s.threshold,
         alpha: s.alpha,
         test: s.test,
         min_samples: s.min_samples,
-        bootstrap: BootstrapConfig::default(),
+        bootstrap: BootstrapConfig { resamples: FIRST_PASS_RESAMPLES, ..BootstrapConfig::default() },
+    }
+}
+
+/// Compares one cell × metric: a first pass, refined when its CI ends near a threshold.
+fn compare_refined(base: &[f64], now: &[f64], direction: stats::Direction, cfg: &VerdictConfig) -> Result<stats::Comparison, String> {
+    let first = stats::compare(base, now, direction, cfg).map_err(|e| e.to_string())?;
+    let near = |x: f64| (x - cfg.threshold).abs() < REFINE_MARGIN || (x + cfg.threshold).abs() < REFINE_MARGIN;
+    match first.ci {
+        Some((lo, hi)) if near(lo) || near(hi) => {
+            let full = VerdictConfig { bootstrap: BootstrapConfig::default(), ..*cfg };
+            stats::compare(base, now, direction, &full).map_err(|e| e.to_string())
+        }
+        _ => Ok(first),
     }
 }
 
@@ -113,7 +135,7 @@ pub fn analyze(input: AnalysisInput) -> Analysis {
         .map(|&(ci, mi)| {
             let m = &cells[ci].metrics[mi];
             let base = &m.baseline.as_ref().expect("jobs have a baseline").samples;
-            stats::compare(base, &m.samples, stat_direction(m.direction), &cfg).map_err(|e| e.to_string())
+            compare_refined(base, &m.samples, stat_direction(m.direction), &cfg)
         })
         .collect();
     // Phase two: adjust every p-value of the report together, then decide.

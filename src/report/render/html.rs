@@ -8,6 +8,8 @@
 //! it draws on canvas, which stays fast with 1,280 cells.
 use std::fmt::Write as _;
 
+use serde_json::{Value, json};
+
 use crate::report::Analysis;
 use crate::report::model::CellStatus;
 
@@ -17,7 +19,7 @@ const STYLE: &str = include_str!("../../../assets/report/report.css");
 
 pub fn html(a: &Analysis) -> String {
     let r = &a.results;
-    let data = serde_json::json!({ "results": r, "series": a.series });
+    let data = page_data(a);
     // `</` inside a script element would end it early; JSON allows `<\/` for `</`.
     let data = serde_json::to_string(&data).expect("report values serialize").replace("</", "<\\/");
     let title = format!("loadbuild: tier {} on {}", r.run.tier, r.run.backend);
@@ -73,6 +75,52 @@ pub fn html(a: &Analysis) -> String {
         "<script id=\"report-data\" type=\"application/json\">{data}</script>\n<script>\n{ECHARTS}\n</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     );
     h
+}
+
+/// What the page script reads: the results without what it never shows, numbers cut to six
+/// significant digits, and each metric's history series as `[run index or null, median]`. A
+/// 1,280-cell report with 100 earlier runs is mostly those series.
+fn page_data(a: &Analysis) -> Value {
+    let r = &a.results;
+    let cells: Vec<Value> = r
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let metrics: Vec<Value> = c
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    let series: Vec<Value> = a.series[ci][mi].iter().map(|(run, v)| json!([run, num(*v)])).collect();
+                    json!({
+                        "name": m.name, "unit": m.unit, "direction": m.direction, "verdict": m.verdict, "reason": m.reason,
+                        "relative_change": m.relative_change.map(num), "ci": m.ci.map(|[lo, hi]| json!([num(lo), num(hi)])),
+                        "adjusted_p": m.adjusted_p.map(num),
+                        "samples": nums(&m.samples),
+                        "baseline": m.baseline.as_ref().map(|b| json!({ "samples": nums(&b.samples) })),
+                        "trend": m.trend.as_ref().map(|t| json!({
+                            "direction": t.direction,
+                            "change_points": t.change_points.iter().map(|cp| json!({ "run": cp.run, "commit": cp.commit, "relative_change": num(cp.relative_change) })).collect::<Vec<_>>(),
+                        })),
+                        "series": series,
+                    })
+                })
+                .collect();
+            json!({ "id": c.id, "name": c.name, "dims": c.dims, "status": c.status, "reason": c.reason, "environment_notes": c.environment_notes, "metrics": metrics })
+        })
+        .collect();
+    let runs: Vec<Value> = r.history.runs.iter().map(|h| json!({ "run": h.run, "recorded_at": h.recorded_at })).collect();
+    json!({ "dimensions": r.dimensions, "history": { "runs": runs }, "cells": cells })
+}
+
+/// Six significant digits: plenty for a chart, a third of the bytes of a full `f64`.
+fn num(x: f64) -> Value {
+    format!("{x:.5e}").parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+}
+
+fn nums(xs: &[f64]) -> Vec<Value> {
+    xs.iter().map(|&x| num(x)).collect()
 }
 
 fn tint(s: CellStatus) -> &'static str {

@@ -13,13 +13,22 @@ pub use junit::junit;
 pub use markdown::markdown;
 pub use prom::prometheus;
 
-/// Writes every report file into `out`.
+/// Writes every report file into `out`, rendering them in parallel (the HTML and the JSON are
+/// the large ones).
 pub fn write_all(a: &Analysis, out: &Path) -> std::io::Result<()> {
-    let json = serde_json::to_vec_pretty(&a.results).map_err(std::io::Error::other)?;
-    std::fs::write(out.join("results.json"), json)?;
-    std::fs::write(out.join("summary.md"), markdown(&a.results))?;
-    std::fs::write(out.join("junit.xml"), junit(&a.results))?;
-    std::fs::write(out.join("metrics.prom"), prometheus(&a.results))?;
-    std::fs::write(out.join("index.html"), html(a))?;
-    Ok(())
+    let write = |name: &str, render: &(dyn Fn() -> Vec<u8> + Sync)| std::fs::write(out.join(name), render());
+    let (json, (page, rest)) = rayon::join(
+        || write("results.json", &|| serde_json::to_vec_pretty(&a.results).expect("results serialize")),
+        || {
+            rayon::join(
+                || write("index.html", &|| html(a).into_bytes()),
+                || {
+                    write("summary.md", &|| markdown(&a.results).into_bytes())?;
+                    write("junit.xml", &|| junit(&a.results).into_bytes())?;
+                    write("metrics.prom", &|| prometheus(&a.results).into_bytes())
+                },
+            )
+        },
+    );
+    json.and(page).and(rest)
 }
