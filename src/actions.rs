@@ -97,3 +97,15 @@ pub fn upload(params: &BTreeMap<String, String>, dataset_dir: &Path, out: &Path)
     let json = serde_json::json!({ "url": receipt.url, "prefix": receipt.prefix, "dataset": manifest.digest, "endpoint": target.endpoint });
     std::fs::write(out.join("receipt.json"), serde_json::to_vec_pretty(&json).expect("JSON values serialize")).map_err(|e| e.to_string())
 }
+
+/// Writes `metrics.json` for `cell` from its run's output directory `run` (docs/runs.md);
+/// `run_failed` is whether the run's outcome was recorded as failed. `history_server` is where
+/// to fetch the application when the run copied no event log (remote backends).
+pub fn metrics(run: &Path, cell: &str, run_failed: bool, history_server: Option<&str>, out: &Path) -> Result<(), String> {
+    use crate::metrics::history::HistoryServer;
+    use crate::metrics::run::{METRICS_FILE, metrics_of_run};
+    let history = history_server.map(|url| HistoryServer::new(url, std::time::Duration::from_secs(600)));
+    let file = metrics_of_run(run, cell, run_failed, history.as_ref()).map_err(|e| format!("metrics of cell `{cell}`: {e}"))?;
+    let json = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+    std::fs::write(out.join(METRICS_FILE), json).map_err(|e| format!("writing `{METRICS_FILE}`: {e}"))
+}

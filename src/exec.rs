@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use minijinja::Value;
 
 use crate::actions::{self, DepOutcome, SkippedCell, SummaryInput};
-use crate::backend::{Backend, CommandJob, Exit};
+use crate::backend::services::{self, Services};
+use crate::backend::{Backend, CommandJob, Exit, toolchain};
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
 use crate::plan::{self, Ctx, Plan, State};
@@ -78,7 +79,15 @@ impl Executed {
 }
 
 enum Work {
-    Command { job: CommandJob, retries: u32, transient: Vec<i32>, on_failure: OnFailure, outputs: Vec<String> },
+    Command {
+        job: CommandJob,
+        retries: u32,
+        transient: Vec<i32>,
+        on_failure: OnFailure,
+        outputs: Vec<String>,
+        /// Service dependencies: node id and output directory (its specification).
+        services: Vec<(String, PathBuf)>,
+    },
     Builtin(Builtin),
 }
 
@@ -88,6 +97,9 @@ enum Builtin {
     Report(Box<crate::report::ReportJob>),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
+    Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
+    Toolchain { spec: toolchain::Spec, base: PathBuf },
+    Service(services::Spec),
 }
 
 impl Builtin {
@@ -98,6 +110,11 @@ impl Builtin {
             Builtin::Report(job) => crate::report::build(&job, out).map(|_| ()),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+            Builtin::Metrics { run, run_failed, cell, history_server } => {
+                actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
+            }
+            Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
+            Builtin::Service(spec) => spec.write(out),
         }
     }
 }
@@ -123,6 +140,7 @@ fn tail(path: &PathBuf, lines: usize) -> String {
 fn perform(
     layout: &crate::store::Layout,
     backend: &dyn Backend,
+    servers: &Services,
     work: Work,
     out: PathBuf,
     cancel: &AtomicBool,
@@ -136,10 +154,16 @@ fn perform(
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
-        Work::Command { job, retries, transient, on_failure, outputs } => {
+        Work::Command { mut job, retries, transient, on_failure, outputs, services } => {
+            for (id, spec) in &services {
+                job.env.extend(servers.ensure(id, spec).map_err(fail)?);
+            }
             let mut attempt = 0;
             loop {
                 attempt += 1;
+                // The command may record which try this is (a run's `result.json` does).
+                job.env.retain(|(k, _)| k != "LOADBUILD_ATTEMPT");
+                job.env.push(("LOADBUILD_ATTEMPT".into(), attempt.to_string()));
                 let _ = remove_tree(&out);
                 std::fs::create_dir_all(&out).map_err(|e| fail(format!("creating `{}`: {e}", out.display())))?;
                 let exit = backend.run(&job, cancel);
@@ -188,6 +212,8 @@ pub fn execute(
     cancel: &Arc<AtomicBool>,
 ) -> Result<Executed, StoreError> {
     let g = ctx.graph;
+    // Before anything else: stop servers a crashed build left running.
+    let servers = Services::new(&ctx.layout.root);
     let dependents = g.dependents();
     let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
     let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
@@ -210,6 +236,14 @@ pub fn execute(
                 }
                 waiting_deps.insert(n, pending);
             }
+        }
+    }
+    // A server stops once every node of this build that needs it has finished.
+    let is_service = |d: &NodeIx| ctx.rules.rules[g.nodes[*d].rule].action == Action::Service;
+    let mut service_users: HashMap<NodeIx, usize> = HashMap::new();
+    for n in waiting_deps.keys() {
+        for d in g.nodes[*n].deps.iter().filter(|d| is_service(d)) {
+            *service_users.entry(*d).or_default() += 1;
         }
     }
     let to_run = waiting_deps.len() as u64;
@@ -235,13 +269,13 @@ pub fn execute(
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
         for _ in 0..cfg.budget.cores.max(1) {
-            let (tx, job_rx, cancel, layout) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout);
+            let (tx, job_rx, cancel, layout, servers) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().expect("no worker panics holding the queue").recv();
                     let Ok((n, work, out)) = job else { return };
                     let t0 = Instant::now();
-                    let result = perform(layout, backend, work, out.clone(), &cancel);
+                    let result = perform(layout, backend, servers, work, out.clone(), &cancel);
                     let _ = remove_tree(&out);
                     let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
                 }
@@ -256,7 +290,7 @@ pub fn execute(
                     continue;
                 }
                 let statics = &plan.statics[&n];
-                let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, outputs[d].0)).collect();
+                let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, key_digest(outputs[d]))).collect();
                 let (key, inputs) = plan::key(ctx, n, statics, &dep_outputs);
                 if let State::Fresh { output, .. } = plan::judge(ctx, index, n, key, &inputs) {
                     outcomes.insert(n, Outcome::Cutoff);
@@ -308,6 +342,14 @@ pub fn execute(
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
             let n = done.node;
+            for d in g.nodes[n].deps.iter().filter(|d| is_service(d)) {
+                let users = service_users.get_mut(d).expect("counted above");
+                *users -= 1;
+                if *users == 0 {
+                    let (servers, id) = (&servers, g.nodes[*d].id.clone());
+                    scope.spawn(move || servers.stop(&id));
+                }
+            }
             let need = running.remove(&n).expect("a finished node was running");
             pool.give(&need);
             bar.inc(1);
@@ -347,6 +389,7 @@ pub fn execute(
         Ok(())
     })?;
     bar.finish_and_clear();
+    servers.stop_all();
     journal.sync()?;
     for &n in &plan.order {
         outcomes.entry(n).or_insert(Outcome::NotRun);
@@ -427,6 +470,16 @@ fn release(n: NodeIx, dependents: &[Vec<NodeIx>], waiting: &mut HashMap<NodeIx, 
                 ready.push(d);
             }
         }
+    }
+}
+
+/// What a dependent's key records for a dependency's output. A failed outcome keys differently
+/// from the same bytes recorded as a success, because a built-in (`metrics`) reads the status:
+/// the key must cover everything that can change the output.
+fn key_digest((digest, status): (Digest, Status)) -> Digest {
+    match status {
+        Status::Ok => digest,
+        Status::Failed => Digest::of("loadbuild 2026-11 failed outcome", &digest),
     }
 }
 
@@ -571,6 +624,39 @@ fn make_work(
                 .ok_or_else(|| format!("rule `{}`: the `upload` action needs a dependency whose action is `dataset`", rule.name))?;
             Ok(Work::Builtin(Builtin::Upload { params: plan.statics[&n].params.clone(), dataset: ctx.layout.tree(&outputs[dataset].0) }))
         }
+        Action::Metrics => {
+            let (&[run], &[cell]) = (node.deps.as_slice(), node.cells.as_slice()) else {
+                return Err(format!(
+                    "rule `{}`: the `metrics` action needs one node per cell (`per` = every dimension) and exactly one \
+                     dependency, its cell's run; node `{}` serves {} cell(s) and has {} dependencies",
+                    rule.name,
+                    node.id,
+                    node.cells.len(),
+                    node.deps.len()
+                ));
+            };
+            let (digest, status) = outputs[&run];
+            let cell = ctx.lf.matrix.id(&g.cells[cell as usize]).0;
+            // An empty URL (e.g. a template whose variable is unset for this backend) means none.
+            let history_server = plan.statics[&n].params.get("history_server").filter(|u| !u.trim().is_empty()).cloned();
+            Ok(Work::Builtin(Builtin::Metrics {
+                run: ctx.layout.tree(&digest),
+                run_failed: status == Status::Failed,
+                cell,
+                history_server,
+            }))
+        }
+        Action::Toolchain => Ok(Work::Builtin(Builtin::Toolchain {
+            spec: toolchain::Spec::from_params(&plan.statics[&n].params)?,
+            base: toolchain::base(&ctx.layout.root),
+        })),
+        Action::Service => {
+            let receipt = match node.deps.iter().find(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Toolchain) {
+                Some(d) => Some(toolchain::receipt(&ctx.layout.tree(&outputs[d].0))?),
+                None => None,
+            };
+            Ok(Work::Builtin(Builtin::Service(services::Spec::from_params(&plan.statics[&n].params, receipt)?)))
+        }
         Action::Command { .. } => {
             let statics = &plan.statics[&n];
             let out = std::path::absolute(tmp_root.join(n.to_string())).map_err(|e| e.to_string())?;
@@ -600,7 +686,10 @@ fn make_work(
                 script,
                 out,
                 cwd: ctx.lf.root.clone(),
-                env: vec![("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned())],
+                env: vec![
+                    ("LOADBUILD_ROOT".into(), std::path::absolute(&ctx.lf.root).unwrap_or_default().to_string_lossy().into_owned()),
+                    ("LOADBUILD_TOOLCHAINS".into(), toolchain::base(&ctx.layout.root).to_string_lossy().into_owned()),
+                ],
                 log: log_path(ctx, n),
                 timeout: rule.timeout,
             };
@@ -610,6 +699,12 @@ fn make_work(
                 transient: rule.transient_exit_codes.clone(),
                 on_failure: rule.on_failure,
                 outputs: rule.outputs.clone(),
+                services: node
+                    .deps
+                    .iter()
+                    .filter(|d| ctx.rules.rules[g.nodes[**d].rule].action == Action::Service)
+                    .map(|d| (g.nodes[*d].id.clone(), ctx.layout.tree(&outputs[d].0)))
+                    .collect(),
             })
         }
     }

@@ -106,6 +106,9 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
         let mut groups: Vec<(Vec<u16>, Vec<u32>)> = Vec::new();
         let mut group_of: HashMap<Vec<u16>, usize> = HashMap::default();
         for (ci, cell) in cells.iter().enumerate() {
+            if rule.when.as_ref().is_some_and(|w| !w.matches(&cell.0)) {
+                continue;
+            }
             let proj = project(&rule.per, cell);
             let g = *group_of.entry(proj.clone()).or_insert_with(|| {
                 groups.push((proj, Vec::new()));
@@ -113,7 +116,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
             });
             groups[g].1.push(ci as u32);
         }
-        if groups.is_empty() && global {
+        if groups.is_empty() && global && rule.when.is_none() {
             groups.push((project(&rule.per, &Cell(vec![0; lf.matrix.dims.len()].into())), Vec::new()));
         }
         let mut index = HashMap::with_capacity_and_hasher(groups.len(), Default::default());
@@ -140,8 +143,9 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
             let mut skipped_deps = Vec::new();
             for &dr in &rule.deps {
                 let dep_rule = &rules.rules[dr];
+                let has_dep = |c: u32| dep_rule.when.as_ref().is_none_or(|w| w.matches(&cells[c as usize].0));
                 let mut seen = FxHashSet::default();
-                for &c in &active {
+                for &c in active.iter().filter(|&&c| has_dep(c)) {
                     let p = project(&dep_rule.per, &cells[c as usize]);
                     if seen.insert(p.clone())
                         && let Some(&n) = by_proj[dr].get(&p)
@@ -151,6 +155,7 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
                 }
                 for &c in &group_cells {
                     if cell_skips[c as usize].is_some()
+                        && has_dep(c)
                         && let Some(&n) = by_proj[dr].get(&project(&dep_rule.per, &cells[c as usize]))
                         && nodes[n].skipped.is_some()
                     {

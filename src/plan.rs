@@ -289,7 +289,15 @@ pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap
         if out.status == Status::Failed {
             return State::Stale(Stale::PreviousFailed);
         }
-        return match out.tree.verify(ctx.layout) {
+        let intact = out.tree.verify(ctx.layout).and_then(|()| match ctx.rules.rules[ctx.graph.nodes[n].rule].action {
+            // External state: the receipt is not enough, the environment must still be there.
+            Action::Toolchain => {
+                let base = crate::backend::toolchain::base(&ctx.layout.root);
+                crate::backend::toolchain::intact(&ctx.layout.tree(&out.tree.digest), &base)
+            }
+            _ => Ok(()),
+        });
+        return match intact {
             Ok(()) => State::Fresh { key, output: out.tree.digest },
             Err(why) => State::Stale(Stale::OutputMissing { why }),
         };

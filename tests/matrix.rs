@@ -68,7 +68,7 @@ fn issue_2_show_names_tiers_and_skip_reasons() {
     let run = lb(&["matrix", "show", "411-airflow-k8s-none-read-1gb", "--json"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["mode"], "k8s");
-    assert_eq!(v["tiers"], serde_json::json!(["p0", "p1", "p2"]));
+    assert_eq!(v["tiers"], serde_json::json!(["quick", "p0", "p1", "p2"]));
     assert!(v["skipped"][0]["reason"].as_str().unwrap().contains("Kubernetes"), "{v}");
     lb(&["matrix", "show", "no-such-cell"]).code(2);
 }

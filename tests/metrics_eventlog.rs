@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use loadbuild::metrics::{CellMetrics, DriverTimings, MetricsError, Tiers, cell_metrics, read_event_log};
+use loadbuild::metrics::{CellMetrics, DriverTimings, JobScope, MetricsError, Tiers, cell_metrics, read_event_log, read_event_log_scoped};
 use serde_json::Value;
 
 const FIXTURES: &[&str] =
@@ -20,7 +20,7 @@ fn fixture_log(name: &str) -> PathBuf {
     let mut logs: Vec<PathBuf> = fs::read_dir(fixture_dir(name))
         .expect("fixture folder exists")
         .map(|e| e.expect("readable entry").path())
-        .filter(|p| !p.ends_with("driver.json") && !p.ends_with("expected.json"))
+        .filter(|p| !["driver.json", "sessions.json", "result.json", "expected.json"].iter().any(|ours| p.ends_with(ours)))
         .collect();
     assert_eq!(logs.len(), 1, "one event log in `{name}`");
     logs.pop().expect("one log")
@@ -61,25 +61,62 @@ fn assert_tiers_match(fixture: &str, scope: &str, tiers: &Tiers, want: &Value) {
     }
 }
 
+/// The Rust metrics of one run equal the Python ones in `want`.
+fn assert_matches(name: &str, got: &CellMetrics, want: &Value) {
+    assert_eq!(got.warmup_jobs as u64, want["warmup_jobs"].as_u64().unwrap(), "{name}");
+    assert_eq!(u64::from(got.unattributed_jobs), want["unattributed_jobs"].as_u64().unwrap(), "{name}");
+    let want_execs = want["executions"].as_object().expect("executions");
+    assert_eq!(got.executions.len(), want_execs.len(), "{name}: executions");
+    for e in &got.executions {
+        let scope = format!("execution {}", e.execution);
+        assert_tiers_match(name, &scope, &e.tiers, &want_execs[&e.execution.to_string()]);
+    }
+    assert_tiers_match(name, "cell", &got.cell, &want["cell"]);
+}
+
 #[test]
 fn issue_6_every_fixture_matches_the_independent_computation() {
     for &name in FIXTURES {
         let got = metrics(name);
-        let want = expected(name);
-        assert_eq!(got.warmup_jobs as u64, want["warmup_jobs"].as_u64().unwrap(), "{name}");
-        assert_eq!(u64::from(got.unattributed_jobs), want["unattributed_jobs"].as_u64().unwrap(), "{name}");
-        let want_execs = want["executions"].as_object().expect("executions");
-        assert_eq!(got.executions.len(), want_execs.len(), "{name}: executions");
-        for e in &got.executions {
-            let scope = format!("execution {}", e.execution);
-            assert_tiers_match(name, &scope, &e.tiers, &want_execs[&e.execution.to_string()]);
-        }
-        assert_tiers_match(name, "cell", &got.cell, &want["cell"]);
+        assert_matches(name, &got, &expected(name));
         let json = serde_json::to_value(&got).expect("cell metrics serialize");
         let first = &json["cell"]["efficiency"][0];
         assert_eq!(first["unit"], "ratio", "{name}: {first}");
         assert!(first["direction"].is_string() && first["source"].is_string());
     }
+}
+
+/// Two sessions ran at once on one Connect server, both tagging `loadbuild-exec-1` and `-2`; the
+/// log is the server's `.inprogress` file copied while it still ran, cut at a complete line.
+#[test]
+fn issue_6_shared_connect_server_counts_each_sessions_jobs_only() {
+    const SHARED: &str = "spark41_connect_shared";
+    let text = fs::read_to_string(fixture_dir(SHARED).join("sessions.json")).expect("sessions.json");
+    let sessions: Value = serde_json::from_str(&text).expect("sessions.json parses");
+    let sessions = sessions["sessions"].as_array().expect("sessions");
+    assert_eq!(sessions.len(), 2);
+    let path = fixture_log(SHARED);
+    assert!(path.to_string_lossy().ends_with(".inprogress"), "{}", path.display());
+    let want = expected(SHARED);
+    let mut jobs_per_session = Vec::new();
+    for s in sessions {
+        let id = s["connect_session_id"].as_str().expect("session id");
+        let log = read_event_log_scoped(&path, &JobScope::ConnectSession(id.to_string())).expect("in-progress copy parses");
+        assert_eq!(log.app_end_ms, None, "copied while the server ran");
+        let driver: DriverTimings = serde_json::from_value(s.clone()).expect("session timings");
+        let got = cell_metrics(&log, &driver);
+        assert_matches(&format!("{SHARED} session {id}"), &got, &want["sessions"][id]);
+        assert_eq!(got.cell.get("succeeded").and_then(|m| m.value()), Some(1.0));
+        jobs_per_session.push(got.executions.iter().map(|e| e.jobs).collect::<Vec<_>>());
+    }
+    // Unscoped, each `loadbuild-exec-k` holds both sessions' jobs: the filter is what separates them.
+    let all = cell_metrics(&read_event_log(&path).expect("parses"), &DriverTimings::default());
+    let unscoped: Vec<usize> = all.executions.iter().map(|e| e.jobs).collect();
+    let summed: Vec<usize> = (0..2).map(|i| jobs_per_session[0][i] + jobs_per_session[1][i]).collect();
+    assert_eq!(unscoped, summed);
+    assert!(jobs_per_session.iter().all(|j| j.iter().all(|&n| n > 0)), "{jobs_per_session:?}");
+    let unknown = read_event_log_scoped(&path, &JobScope::ConnectSession("no-such-session".into())).expect("parses");
+    assert_eq!(unknown.measured().count(), 0, "a session with no jobs in the log has no executions");
 }
 
 #[test]
@@ -144,6 +181,44 @@ fn issue_6_rolling_directory_reads_every_file_in_order() {
     let log = read_event_log(&dir).expect("rolling log parses");
     assert!(log.app_end_ms.is_some(), "the last file's ApplicationEnd was read");
     assert_eq!(log.spark_version.as_deref(), Some("4.1.1"));
+}
+
+#[test]
+fn issue_6_a_failed_run_matches_and_shows_its_failed_job() {
+    let got = metrics("spark35_failed_run");
+    assert_matches("spark35_failed_run", &got, &expected("spark35_failed_run"));
+    let v = |t: &Tiers, n: &str| t.get(n).and_then(|m| m.value()).expect(n);
+    let (one, two) = (&got.executions[0].tiers, &got.executions[1].tiers);
+    assert_eq!((v(one, "succeeded"), v(two, "succeeded")), (1.0, 0.0));
+    assert_eq!(v(two, "failed_jobs"), 1.0);
+    assert_eq!(two.get("wall_time_s").and_then(|m| m.value()), None, "the driver has no timing for the failed execution");
+    let detail = got.cell.get("succeeded").and_then(|m| m.detail.clone()).expect("failure detail");
+    assert!(detail.contains("loadbuild injected failure"), "{detail}");
+}
+
+/// A log still being written may end inside an event: Spark's own replay drops that partial
+/// line for `.inprogress` files, and so does the reader; a finished log that ends so is an error.
+#[test]
+fn issue_6_in_progress_log_may_end_mid_event() {
+    let src = fixture_log("spark41_connect_shared");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let live = copy_to_temp(&src, tmp.path());
+    let mut bytes = fs::read(&live).expect("read copy");
+    bytes.extend_from_slice(br#"{"Event":"SparkListenerTaskEnd","Stage ID":3,"Stage Att"#);
+    fs::write(&live, &bytes).expect("append a partial event");
+    let whole = read_event_log(&src).expect("complete copy");
+    let cut = read_event_log(&live).expect("in-progress copy with a partial last event");
+    assert_eq!((cut.events, cut.unattributed_jobs), (whole.events, whole.unattributed_jobs));
+    let finished = tmp.path().join("local-1");
+    fs::write(&finished, &bytes).expect("same bytes, finished name");
+    assert!(matches!(read_event_log(&finished), Err(MetricsError::Truncated { .. })));
+}
+
+#[test]
+fn issue_6_a_codec_the_parser_does_not_read_is_named() {
+    let err = read_event_log(&fixture_log("spark41_lz4")).expect_err("lz4 is not read");
+    assert!(matches!(&err, MetricsError::UnsupportedCodec { codec, .. } if codec == "lz4"), "{err}");
+    assert!(err.to_string().contains("events_1_"), "names the file: {err}");
 }
 
 fn copy_to_temp(src: &Path, tmp: &Path) -> PathBuf {

@@ -4,6 +4,8 @@
 //! that is transient (retried, never cached) is the rule's decision, made by the executor.
 
 pub mod local;
+pub mod services;
+pub mod toolchain;
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -301,6 +301,11 @@ pub fn plan(loadfile: Option<PathBuf>, a: PlanArgs) -> CmdResult {
                     "kind": s.rules.rules[graph.nodes[*n].rule].name,
                     "state": state_word(st),
                     "reason": match st { State::Fresh { .. } => serde_json::Value::Null, _ => reason(st).into() },
+                    // Where a fresh node's output is, for people and scripts that want to read it.
+                    "output": match st {
+                        State::Fresh { output, .. } => s.layout.tree(output).to_string_lossy().into_owned().into(),
+                        _ => serde_json::Value::Null,
+                    },
                 })
             })
             .collect();

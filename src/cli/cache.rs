@@ -94,6 +94,24 @@ pub fn run(loadfile: Option<PathBuf>, cmd: CacheCommand) -> CmdResult {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
+            // Toolchain environments no kept receipt names (only in the cache's own directory:
+            // one shared through LOADBUILD_TOOLCHAINS may serve other projects).
+            let own = layout.root.join("toolchains");
+            if std::env::var_os("LOADBUILD_TOOLCHAINS").is_none() {
+                let used: HashSet<String> = keep_trees
+                    .iter()
+                    .filter_map(|t| crate::backend::toolchain::receipt(&layout.trees().join(t)).ok())
+                    .map(|r| r.venv)
+                    .collect();
+                for e in std::fs::read_dir(&own).into_iter().flatten().flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if !used.contains(&name) {
+                        freed += dir_bytes(&e.path());
+                        remove_tree(&e.path())?;
+                        println!("removed the unused toolchain `{name}`");
+                    }
+                }
+            }
             // Caches of older layout versions are unreadable by this version: drop them whole.
             for e in std::fs::read_dir(&s.lf.cache_dir).into_iter().flatten().flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
@@ -106,4 +124,23 @@ pub fn run(loadfile: Option<PathBuf>, cmd: CacheCommand) -> CmdResult {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// Bytes of the files under `dir`.
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    walk(dir).iter().map(|p| p.symlink_metadata().map_or(0, |m| m.len())).sum()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(e.path()),
+                _ => out.push(e.path()),
+            }
+        }
+    }
+    out
 }

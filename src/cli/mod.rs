@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod data;
 mod matrix;
+mod metrics;
 mod session;
 mod verdicts;
 
@@ -66,6 +67,8 @@ enum Command {
     Hash(build::HashArgs),
     /// Print the build graph as Graphviz dot or JSON
     Graph(build::GraphArgs),
+    /// Show a cell's metrics from the cache: three tiers, per execution (never runs Spark)
+    Metrics(metrics::MetricsArgs),
     /// Inspect the test matrix
     #[command(subcommand)]
     Matrix(matrix::MatrixCommand),
@@ -148,6 +151,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Invalidate(a) => build::invalidate(cli.loadfile, a),
         Command::Hash(a) => build::hash(cli.loadfile, a),
         Command::Graph(a) => build::graph(cli.loadfile, a),
+        Command::Metrics(a) => metrics::run(cli.loadfile, a),
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),

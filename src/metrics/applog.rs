@@ -4,11 +4,11 @@
 //! tasks by their stage. Work the driver did not tag (schema inference, other clients) is
 //! counted as unattributed and never mixed into an execution's figures.
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
-use super::attribution::Execution;
+use super::attribution::{Execution, JobScope};
 use super::events::{TaskInfo, TaskMetrics};
 use super::fold::Folder;
 use super::skew::StageSkew;
@@ -29,6 +29,7 @@ pub struct AppLog {
     pub app_end_ms: Option<i64>,
     pub executors: Vec<ExecutorSpan>,
     pub executions: BTreeMap<Execution, ExecutionAgg>,
+    /// Jobs not attributed to an execution of this run: untagged, or another Connect session's.
     pub unattributed_jobs: u32,
     pub unattributed_tasks: u64,
     /// Non-empty lines read, over all files.
@@ -129,10 +130,17 @@ impl ExecutionAgg {
 }
 
 /// Reads the event log at `path`: a plain JSON-lines file, a `.zstd` file, or a Spark rolling
-/// directory `eventlog_v2_<app>/` (its `events_<N>_…` files in order of N).
+/// directory `eventlog_v2_<app>/` (its `events_<N>_…` files in order of N). Every tagged job of
+/// the application counts.
 pub fn read_event_log(path: &Path) -> Result<AppLog, MetricsError> {
-    let files: Vec<PathBuf> = reader::event_files(path)?;
-    let mut folder = Folder::default();
+    read_event_log_scoped(path, &JobScope::Application)
+}
+
+/// [`read_event_log`], counting only the jobs in `scope` (e.g. one session of a shared Spark
+/// Connect server); other jobs are counted in [`AppLog::unattributed_jobs`].
+pub fn read_event_log_scoped(path: &Path, scope: &JobScope) -> Result<AppLog, MetricsError> {
+    let files = reader::event_files(path)?;
+    let mut folder = Folder::new(scope.clone());
     reader::for_each_line(&files, |line, file, n| folder.line(line, file, n))?;
     let log = folder.finish();
     if log.events == 0 {

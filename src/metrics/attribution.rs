@@ -5,6 +5,8 @@
 //! or `spark.addTag` (Connect, where the server wraps it as
 //! `SparkConnect_SessionTag_User_<user>_Session_<uuid>_Tag_<tag>`, seen in Spark 4.1.1 logs).
 //! Without tags, the job description `loadbuild exec=<k> phase=warmup|measure` is the fallback.
+//! On a Spark Connect server shared by several sessions, [`JobScope::ConnectSession`] keeps only
+//! the jobs whose tags carry that session's id: every session tags its work `loadbuild-exec-1`.
 use serde::Serialize;
 
 use super::events::JobProperties;
@@ -16,6 +18,18 @@ const EXEC_TAG_PREFIX: &str = "loadbuild-exec-";
 const CONNECT_PREFIX: &str = "SparkConnect_";
 const CONNECT_SESSION: &str = "_Session_";
 const CONNECT_TAG: &str = "_Tag_";
+
+/// Whose jobs an event log's metrics count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JobScope {
+    /// Every tagged job of the application (one application per run: classic Spark).
+    #[default]
+    Application,
+    /// Only the jobs one Spark Connect session tagged (its id, a UUID, as the client's
+    /// `spark.session_id` and `result.json`'s `connect_session_id` give it). The description
+    /// fallback does not apply: Connect writes the plan there.
+    ConnectSession(String),
+}
 
 /// One run of the workload's query inside the application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,7 +47,11 @@ pub fn execution_tag(k: u32) -> String {
 
 /// The execution a job belongs to, or `None` for jobs the driver did not tag (e.g. Spark's own
 /// schema-inference or listing jobs, or another client's work on a shared Connect server).
-pub(crate) fn attribute(props: &JobProperties<'_>) -> Option<Execution> {
+pub(crate) fn attribute(props: &JobProperties<'_>, scope: &JobScope) -> Option<Execution> {
+    if let JobScope::ConnectSession(session) = scope {
+        let tags = props.tags.as_deref()?;
+        return tags.split(',').find_map(|t| connect_session_tag(t.trim()).filter(|(s, _)| s == session).and_then(|(_, t)| from_tag(t)));
+    }
     if let Some(tags) = &props.tags {
         let from_tags = tags.split(',').find_map(|t| from_tag(t.trim()));
         if from_tags.is_some() {
@@ -44,20 +62,20 @@ pub(crate) fn attribute(props: &JobProperties<'_>) -> Option<Execution> {
 }
 
 fn from_tag(tag: &str) -> Option<Execution> {
-    let tag = connect_user_tag(tag).unwrap_or(tag);
+    let tag = connect_session_tag(tag).map_or(tag, |(_, t)| t);
     if tag == WARMUP_TAG {
         return Some(Execution::Warmup);
     }
     measured(tag.strip_prefix(EXEC_TAG_PREFIX)?)
 }
 
-/// The user's tag inside a Spark Connect tag; the session id (a UUID) has no `_`, so the first
-/// `_Tag_` after `_Session_` starts the user's tag even if that tag contains `_Tag_` itself.
-fn connect_user_tag(tag: &str) -> Option<&str> {
+/// `(session id, user's tag)` of a Spark Connect tag; the session id (a UUID) has no `_`, so the
+/// first `_Tag_` after `_Session_` starts the user's tag even if that tag contains `_Tag_` itself.
+fn connect_session_tag(tag: &str) -> Option<(&str, &str)> {
     let rest = tag.strip_prefix(CONNECT_PREFIX)?;
-    let session = rest.find(CONNECT_SESSION)? + CONNECT_SESSION.len();
-    let after = &rest[session..];
-    Some(&after[after.find(CONNECT_TAG)? + CONNECT_TAG.len()..])
+    let after = &rest[rest.find(CONNECT_SESSION)? + CONNECT_SESSION.len()..];
+    let end = after.find(CONNECT_TAG)?;
+    Some((&after[..end], &after[end + CONNECT_TAG.len()..]))
 }
 
 /// `loadbuild exec=<k> phase=<warmup|measure>`, words in any order after `loadbuild`.
@@ -101,23 +119,35 @@ mod tests {
     #[test]
     fn classic_tags_name_the_execution() {
         let p = props(Some("other,loadbuild-exec-2"), None);
-        assert_eq!(attribute(&p), Some(Execution::Measured(2)));
-        assert_eq!(attribute(&props(Some(WARMUP_TAG), None)), Some(Execution::Warmup));
+        assert_eq!(attribute(&p, &JobScope::Application), Some(Execution::Measured(2)));
+        assert_eq!(attribute(&props(Some(WARMUP_TAG), None), &JobScope::Application), Some(Execution::Warmup));
     }
 
     #[test]
     fn connect_operation_tags_are_unwrapped() {
         let tag = "SparkConnect_OperationTag_User_root_Session_3f2a_Tag_loadbuild-exec-1";
-        assert_eq!(attribute(&props(Some(tag), None)), Some(Execution::Measured(1)));
+        assert_eq!(attribute(&props(Some(tag), None), &JobScope::Application), Some(Execution::Measured(1)));
     }
 
     #[test]
     fn description_is_the_fallback_and_exec_zero_is_not_measured() {
         let p = props(None, Some("loadbuild exec=3 phase=measure"));
-        assert_eq!(attribute(&p), Some(Execution::Measured(3)));
+        assert_eq!(attribute(&p, &JobScope::Application), Some(Execution::Measured(3)));
         let warm = props(Some("x"), Some("loadbuild exec=0 phase=warmup"));
-        assert_eq!(attribute(&warm), Some(Execution::Warmup));
-        assert_eq!(attribute(&props(Some("loadbuild-exec-0"), None)), None);
-        assert_eq!(attribute(&props(None, Some("collect at q.py:3"))), None);
+        assert_eq!(attribute(&warm, &JobScope::Application), Some(Execution::Warmup));
+        assert_eq!(attribute(&props(Some("loadbuild-exec-0"), None), &JobScope::Application), None);
+        assert_eq!(attribute(&props(None, Some("collect at q.py:3")), &JobScope::Application), None);
+    }
+
+    #[test]
+    fn a_connect_session_scope_keeps_only_that_sessions_tags() {
+        let tags =
+            "SparkConnect_OperationTag_User__Session_aa-1_Operation_o-1,SparkConnect_SessionTag_User__Session_aa-1_Tag_loadbuild-exec-2";
+        let mine = JobScope::ConnectSession("aa-1".into());
+        let theirs = JobScope::ConnectSession("bb-2".into());
+        assert_eq!(attribute(&props(Some(tags), None), &mine), Some(Execution::Measured(2)));
+        assert_eq!(attribute(&props(Some(tags), None), &theirs), None, "another session's exec-2");
+        assert_eq!(attribute(&props(Some("loadbuild-exec-1"), None), &mine), None, "a classic tag has no session");
+        assert_eq!(attribute(&props(None, Some("loadbuild exec=1 phase=measure")), &mine), None, "no description fallback");
     }
 }

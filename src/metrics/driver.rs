@@ -10,9 +10,10 @@ pub struct DriverTimings {
     /// Measured executions only (the warm-up is not listed), in any order.
     #[serde(default)]
     pub executions: Vec<DriverExecution>,
-    /// Times the run node was retried before this attempt (filled in by the caller).
+    /// Times the run node was retried before this attempt (filled in by the caller); `None`
+    /// when the caller cannot tell, and `run_retries` is then absent.
     #[serde(default)]
-    pub run_retries: u32,
+    pub run_retries: Option<u32>,
 }
 
 /// One measured execution as the client saw it.
@@ -44,7 +45,7 @@ mod tests {
     fn optional_fields_default_when_the_driver_omits_them() {
         let json = r#"{"executions":[{"execution":2,"wall_s":1.5}]}"#;
         let t: DriverTimings = serde_json::from_str(json).expect("minimal driver timings");
-        assert_eq!(t.run_retries, 0);
+        assert_eq!(t.run_retries, None);
         let e = t.execution(2).expect("execution 2 is listed");
         assert_eq!((e.wall_s, e.rows, e.first_result_s), (1.5, None, None));
         assert!(t.execution(1).is_none());

@@ -10,14 +10,15 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 
 use super::applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary};
-use super::attribution::{Execution, attribute};
+use super::attribution::{Execution, JobScope, attribute};
 use super::events::{self as ev, TaskEnd};
 use super::skew::{OpenStages, StageSkew};
 use super::{MetricsError, oom};
 
 #[derive(Default)]
 pub(crate) struct Folder {
-    log: AppLog,
+    scope: JobScope,
+    pub(crate) log: AppLog,
     /// Job id → its execution and index in that execution's `jobs`.
     jobs: HashMap<u64, (Execution, usize)>,
     stages: HashMap<u64, Execution>,
@@ -26,6 +27,10 @@ pub(crate) struct Folder {
 }
 
 impl Folder {
+    pub(crate) fn new(scope: JobScope) -> Folder {
+        Folder { scope, ..Folder::default() }
+    }
+
     pub(crate) fn line(&mut self, line: &[u8], path: &Path, n: u64) -> Result<(), MetricsError> {
         self.log.events += 1;
         let malformed = |source| MetricsError::Malformed { path: path.to_path_buf(), line: n, source };
@@ -74,8 +79,8 @@ impl Folder {
         Ok(())
     }
 
-    fn job_start(&mut self, job: ev::JobStart) {
-        let Some(exec) = attribute(&job.properties) else {
+    pub(crate) fn job_start(&mut self, job: ev::JobStart) {
+        let Some(exec) = attribute(&job.properties, &self.scope) else {
             self.log.unattributed_jobs += 1;
             return;
         };
@@ -88,7 +93,7 @@ impl Folder {
         jobs.push(JobSummary { job_id: job.job_id, submitted_ms: job.submission_time, completed_ms: None, succeeded: None, failure: None });
     }
 
-    fn job_end(&mut self, end: ev::JobEnd) {
+    pub(crate) fn job_end(&mut self, end: ev::JobEnd) {
         let Some(&(exec, i)) = self.jobs.get(&end.job_id) else {
             return;
         };
@@ -98,9 +103,9 @@ impl Folder {
         job.failure = end.result.exception.and_then(|e| e.message).map(String::from);
     }
 
-    fn stage_submitted(&mut self, stage: ev::StageEvent) {
+    pub(crate) fn stage_submitted(&mut self, stage: ev::StageEvent) {
         let info = &stage.info;
-        if let Some(exec) = stage.properties.as_ref().and_then(attribute) {
+        if let Some(exec) = stage.properties.as_ref().and_then(|p| attribute(p, &self.scope)) {
             self.stages.insert(info.stage_id, exec);
         }
         if info.attempt > 0
@@ -110,7 +115,7 @@ impl Folder {
         }
     }
 
-    fn stage_completed(&mut self, stage: ev::StageEvent) {
+    pub(crate) fn stage_completed(&mut self, stage: ev::StageEvent) {
         let info = stage.info;
         let skew = self.open.close((info.stage_id, info.attempt));
         let Some(&exec) = self.stages.get(&info.stage_id) else {
@@ -124,7 +129,7 @@ impl Folder {
         note_skew(agg, skew);
     }
 
-    fn task_end(&mut self, task: TaskEnd) {
+    pub(crate) fn task_end(&mut self, task: TaskEnd) {
         let Some(&exec) = self.stages.get(&task.stage_id) else {
             self.log.unattributed_tasks += 1;
             return;
@@ -147,7 +152,7 @@ impl Folder {
         agg.tasks.add(&task.info, task.metrics.as_ref(), duration);
     }
 
-    fn executor_added(&mut self, added: ev::ExecutorAdded) {
+    pub(crate) fn executor_added(&mut self, added: ev::ExecutorAdded) {
         self.executors.insert(added.executor_id.to_string(), self.log.executors.len());
         self.log.executors.push(ExecutorSpan {
             id: added.executor_id.into(),
@@ -158,7 +163,7 @@ impl Folder {
         });
     }
 
-    fn executor_removed(&mut self, removed: ev::ExecutorRemoved) {
+    pub(crate) fn executor_removed(&mut self, removed: ev::ExecutorRemoved) {
         if let Some(&i) = self.executors.get(removed.executor_id.as_ref()) {
             let span = &mut self.log.executors[i];
             span.removed_ms = Some(removed.timestamp);

@@ -10,18 +10,20 @@ mod driver;
 mod efficiency;
 mod events;
 mod fold;
+pub mod history;
 mod metric;
 mod oom;
 mod performance;
 mod reader;
+pub mod run;
 mod skew;
 mod stability;
 mod tiers;
 
 use std::path::PathBuf;
 
-pub use applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, TaskTotals, read_event_log};
-pub use attribution::{Execution, WARMUP_TAG, execution_tag};
+pub use applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, TaskTotals, read_event_log, read_event_log_scoped};
+pub use attribution::{Execution, JobScope, WARMUP_TAG, execution_tag};
 pub use catalogue::{MetricInfo, metric_info, metric_names};
 pub use driver::{DriverExecution, DriverTimings};
 pub use metric::{Direction, Measured, Metric, Tier, Unit};

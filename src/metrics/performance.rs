@@ -20,6 +20,8 @@ pub(crate) const INPUT_BYTES: Spec =
     spec("input_bytes_per_s", Unit::BytesPerSecond, HigherIsBetter, "Task Metrics.Input Metrics.Bytes Read / job_span_s");
 pub(crate) const DRIVER_ROWS: Spec = spec("driver_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "driver.rows / driver.wall_s");
 pub(crate) const LATENCY: Spec = spec("client_latency_s", Unit::Seconds, LowerIsBetter, "driver.first_result_s");
+/// The metrics measured by the workload driver, not read from the event log.
+pub(crate) const DRIVER_METRICS: [&str; 3] = [WALL.name, DRIVER_ROWS.name, LATENCY.name];
 
 /// The performance of one execution.
 pub(crate) fn performance(agg: &ExecutionAgg, driver: Option<&DriverExecution>) -> Vec<Metric> {

@@ -3,7 +3,10 @@
 //! Spark writes either a single file `<app>[.<codec>][.inprogress]` or (Spark 4 default, or
 //! `spark.eventLog.rolling.enabled`) a directory `eventlog_v2_<app>/events_<N>_<app>[.<codec>]`
 //! read in numeric order of N. Every event ends with a newline, so a last line without one is
-//! reported as truncated rather than silently dropped.
+//! reported as truncated rather than silently dropped — except at the end of a log still being
+//! written (`<app>.inprogress`, or the last file of a rolling directory holding
+//! `appstatus_<app>.inprogress`), where a partial last event is what a live writer leaves and
+//! is dropped, as Spark's own replay does for in-progress logs.
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -12,16 +15,26 @@ use super::MetricsError;
 
 const BUFFER: usize = 1 << 18;
 
+/// One file of an event log.
+pub(crate) struct EventFile {
+    pub path: PathBuf,
+    /// Spark may still be writing it, so it may end inside an event.
+    pub in_progress: bool,
+}
+
 /// The files of the event log at `path`, in reading order.
-pub(crate) fn event_files(path: &Path) -> Result<Vec<PathBuf>, MetricsError> {
+pub(crate) fn event_files(path: &Path) -> Result<Vec<EventFile>, MetricsError> {
     let io_err = |source| MetricsError::Io { path: path.to_path_buf(), source };
     if !path.metadata().map_err(io_err)?.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
+        let in_progress = path.to_string_lossy().ends_with(IN_PROGRESS);
+        return Ok(vec![EventFile { path: path.to_path_buf(), in_progress }]);
     }
     let mut numbered = Vec::new();
+    let mut in_progress = false;
     for entry in std::fs::read_dir(path).map_err(io_err)? {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name().to_string_lossy().into_owned();
+        in_progress |= name.starts_with("appstatus_") && name.ends_with(IN_PROGRESS);
         if let Some(index) = rolling_index(&name) {
             if name.ends_with(".compact") {
                 return Err(MetricsError::Compacted { path: entry.path() });
@@ -33,8 +46,11 @@ pub(crate) fn event_files(path: &Path) -> Result<Vec<PathBuf>, MetricsError> {
         return Err(MetricsError::EmptyRollingDir { path: path.to_path_buf() });
     }
     numbered.sort();
-    Ok(numbered.into_iter().map(|(_, p)| p).collect())
+    let last = numbered.len() - 1;
+    Ok(numbered.into_iter().enumerate().map(|(i, (_, path))| EventFile { path, in_progress: in_progress && i == last }).collect())
 }
+
+const IN_PROGRESS: &str = ".inprogress";
 
 /// `events_12_local-1.zstd` → 12; anything else (e.g. `appstatus_…`) → `None`.
 fn rolling_index(name: &str) -> Option<u64> {
@@ -45,7 +61,7 @@ fn rolling_index(name: &str) -> Option<u64> {
 /// The compression codec named by a file's extension, ignoring `.inprogress`.
 fn codec(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy();
-    let name = name.strip_suffix(".inprogress").unwrap_or(&name);
+    let name = name.strip_suffix(IN_PROGRESS).unwrap_or(&name);
     let ext = name.rsplit_once('.')?.1;
     ["zstd", "zst", "lz4", "lzf", "snappy", "gz"].contains(&ext).then(|| ext.to_string())
 }
@@ -66,21 +82,28 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, MetricsError> {
 /// Calls `each(line, file, line_number)` for every non-empty line of every file, in order.
 /// The line excludes its newline; line numbers start at 1 in each file.
 pub(crate) fn for_each_line(
-    files: &[PathBuf],
+    files: &[EventFile],
     mut each: impl FnMut(&[u8], &Path, u64) -> Result<(), MetricsError>,
 ) -> Result<(), MetricsError> {
     let mut buf = Vec::with_capacity(1 << 16);
-    for path in files {
+    for EventFile { path, in_progress } in files {
         let mut input = open(path)?;
         let mut line = 0u64;
         loop {
             buf.clear();
             line += 1;
-            let n = read_line(&mut input, &mut buf).map_err(|e| decode_error(path, line, e))?;
+            let n = match read_line(&mut input, &mut buf) {
+                Ok(n) => n,
+                Err(e) if *in_progress && e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(decode_error(path, line, e)),
+            };
             if n == 0 {
                 break;
             }
             if buf.last() != Some(&b'\n') {
+                if *in_progress {
+                    break;
+                }
                 return Err(MetricsError::Truncated {
                     path: path.clone(),
                     line,

@@ -26,7 +26,7 @@ pub(crate) const EXECUTORS_REMOVED: Spec = count("executors_removed", "SparkList
 pub(crate) const EXECUTOR_LOST_TASKS: Spec = count("executor_lost_tasks", "SparkListenerTaskEnd.Task End Reason.Reason");
 pub(crate) const OOM_EVENTS: Spec =
     count("oom_events", "SparkListenerTaskEnd.Task End Reason; SparkListenerExecutorRemoved.Removed Reason");
-pub(crate) const RUN_RETRIES: Spec = count("run_retries", "caller (run node retries)");
+pub(crate) const RUN_RETRIES: Spec = count("run_retries", "caller (run node retries; result.json `attempt` − 1)");
 
 pub(crate) fn stability(scope: &Scope) -> Vec<Metric> {
     let aggs = &scope.aggs;

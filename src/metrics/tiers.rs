@@ -10,9 +10,9 @@ use super::applog::{AppLog, ExecutionAgg, TaskTotals};
 use super::attribution::Execution;
 use super::driver::DriverTimings;
 use super::efficiency::efficiency;
-use super::metric::Metric;
-use super::performance::{median_over, performance};
-use super::stability::{RUN_RETRIES, stability};
+use super::metric::{Measured, Metric};
+use super::performance::{DRIVER_METRICS, median_over, performance};
+use super::stability::{RUN_RETRIES, SUCCEEDED, stability};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Tiers {
@@ -51,6 +51,32 @@ pub struct CellMetrics {
     pub executions: Vec<ExecutionMetrics>,
     /// Stability and efficiency pooled over the measured executions; performance is their median.
     pub cell: Tiers,
+}
+
+impl CellMetrics {
+    /// A run that failed did not succeed, whatever its jobs did (the driver may have failed
+    /// after them, e.g. verifying a write): the cell's `succeeded` becomes 0, naming the error.
+    pub fn mark_run_failed(&mut self, error: &str) {
+        let first = error.lines().next().unwrap_or(error);
+        for m in self.cell.stability.iter_mut().filter(|m| m.name == SUCCEEDED.name) {
+            m.measured = Measured::Value(0.0);
+            m.detail = Some(format!("the run failed: {first}"));
+        }
+    }
+
+    /// For a run without a usable event log: every metric read from the log becomes absent with
+    /// `reason` (an empty log would otherwise read as "0 failures"); `succeeded`, `run_retries`
+    /// and the driver's own timings stay.
+    pub fn without_event_log(&mut self, reason: &str) {
+        let keep = |m: &Metric| m.name == SUCCEEDED.name || m.name == RUN_RETRIES.name || DRIVER_METRICS.contains(&m.name);
+        let tiers = std::iter::once(&mut self.cell).chain(self.executions.iter_mut().map(|e| &mut e.tiers));
+        for tiers in tiers {
+            for m in tiers.stability.iter_mut().chain(&mut tiers.efficiency).chain(&mut tiers.performance).filter(|m| !keep(m)) {
+                m.measured = Measured::Absent { reason: reason.to_string() };
+                m.detail = None;
+            }
+        }
+    }
 }
 
 /// The executions a tier looks at, with the application they belong to.
@@ -124,7 +150,10 @@ pub fn cell_metrics(log: &AppLog, driver: &DriverTimings) -> CellMetrics {
         .collect();
     let all = scope(ks.into_iter().collect());
     let mut cell_stability = stability(&all);
-    cell_stability.push(RUN_RETRIES.value(driver.run_retries.into()));
+    cell_stability.push(match driver.run_retries {
+        Some(n) => RUN_RETRIES.value(n.into()),
+        None => RUN_RETRIES.absent("the caller did not say how often the run was retried"),
+    });
     let perf: Vec<&[Metric]> = executions.iter().map(|e| e.tiers.performance.as_slice()).collect();
     CellMetrics {
         parser_version: super::PARSER_VERSION,
@@ -146,7 +175,7 @@ mod tests {
     fn execution_the_driver_ran_but_the_log_lacks_is_a_failure_not_a_zero() {
         let driver = DriverTimings {
             executions: vec![DriverExecution { execution: 1, wall_s: 2.0, rows: Some(10), first_result_s: None }],
-            run_retries: 2,
+            run_retries: Some(2),
         };
         let m = cell_metrics(&AppLog::default(), &driver);
         assert_eq!(m.executions.len(), 1);

@@ -175,6 +175,29 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_the_metrics_action_writes() {
+        use crate::metrics::run::{MetricsFile, RunStatus, SCHEMA};
+        use crate::metrics::{AppLog, DriverExecution, DriverTimings, cell_metrics};
+        let executions =
+            (1..=4).map(|k| DriverExecution { execution: k, wall_s: 2.0 + f64::from(k), rows: Some(100), first_result_s: None }).collect();
+        let metrics = cell_metrics(&AppLog::default(), &DriverTimings { executions, run_retries: Some(0) });
+        let file = MetricsFile {
+            schema: SCHEMA,
+            cell: "c".into(),
+            run_status: RunStatus::Succeeded,
+            error: None,
+            event_log_error: None,
+            history_server: None,
+            metrics,
+        };
+        let c = parse(&serde_json::to_vec(&file).unwrap()).expect("the report reads the metrics action's file");
+        assert_eq!(c.metrics["wall_time_s"].values, vec![3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(c.metrics["driver_rows_per_s"].values.len(), 4);
+        assert!(c.metrics["job_span_s"].values.is_empty() && c.metrics["job_span_s"].absent.is_some());
+        assert!(c.failed(), "no jobs in the log: `succeeded` is 0, so the cell failed");
+    }
+
+    #[test]
     fn unknown_schema_and_status_are_refused() {
         assert!(parse(br#"{"schema":2,"run_status":"succeeded"}"#).unwrap_err().contains("schema `2`"));
         assert!(parse(br#"{"schema":1,"run_status":"maybe"}"#).unwrap_err().contains("`maybe`"));

@@ -15,6 +15,7 @@ use crate::diag::{Diagnostic, Diagnostics, SourceFile, display_path};
 use crate::hash::Digest;
 use crate::loadfile::Loadfile;
 use crate::loadfile::raw::{self, Reader, Spanned};
+use crate::matrix::Selector;
 
 /// The pseudo-dimension a rule may be instantiated per: the tier being built.
 pub const TIER: &str = "tier";
@@ -34,10 +35,20 @@ pub enum Action {
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
+    /// Reads its cell's `run` output (`result.json`, `eventlog/`) and writes `metrics.json`
+    /// (docs/runs.md); one node per cell, exactly one dependency. Param `history_server`
+    /// (optional): a History Server URL to fetch the application from when the run copied no log.
+    Metrics,
+    /// Provisions a Python environment with pinned packages (params `pins`, `python`) under the
+    /// cache; its output is a receipt, fresh only while the environment is intact.
+    Toolchain,
+    /// Declares a server the backend starts when a dependent runs and stops after the build
+    /// (params `kind` and the kind's settings); its output is the server's specification.
+    Service,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "report", "dataset", "upload"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "report", "dataset", "upload", "toolchain", "service", "metrics"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
@@ -45,6 +56,9 @@ impl Action {
             "report" => Some(Action::Report),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
+            "metrics" => Some(Action::Metrics),
+            "toolchain" => Some(Action::Toolchain),
+            "service" => Some(Action::Service),
             _ => None,
         }
     }
@@ -53,8 +67,11 @@ impl Action {
     pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
             Action::Command { .. } | Action::Summary | Action::Report => (&[], &[]),
+            Action::Metrics => (&[], &["history_server"]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
+            Action::Toolchain => (&["pins"], &["python"]),
+            Action::Service => (&["kind"], crate::backend::services::PARAMS),
         }
     }
 
@@ -66,6 +83,10 @@ impl Action {
             Action::Report => format!("report {}", crate::report::REPORT_VERSION),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
+            // The parser's reading of event logs and the file it writes.
+            Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
+            Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
+            Action::Service => format!("service {}", crate::backend::services::VERSION),
         }
     }
 }
@@ -95,6 +116,9 @@ pub struct Rule {
     pub description: String,
     /// Dimension indices (or [`TIER`]) the rule is instantiated per, in matrix order.
     pub per: Vec<PerDim>,
+    /// Only cells this selector matches have the rule's nodes (all cells when `None`); a
+    /// dependent cell outside it simply has no such dependency.
+    pub when: Option<Selector>,
     pub deps: Vec<usize>,
     /// Logical name → path or glob relative to the project root, templated on the binding.
     pub sources: BTreeMap<String, String>,
@@ -278,6 +302,7 @@ fn cycle_path(g: &petgraph::graph::DiGraph<usize, ()>, start: petgraph::graph::N
 const RULE_KEYS: &[&str] = &[
     "description",
     "per",
+    "when",
     "deps",
     "sources",
     "action",
@@ -334,6 +359,16 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
     }
     per.sort();
     per.dedup();
+    let when = t.get("when").and_then(|i| r.string(i, "`when`")).and_then(|w| {
+        let offset = w.span.as_ref().map_or(0, |s| s.start + 1);
+        match Selector::parse(&w.value, &lf.matrix, &r.file, offset) {
+            Ok(sel) => Some(sel),
+            Err(d) => {
+                r.diags.extend(d);
+                None
+            }
+        }
+    });
     let deps = t.get("deps").and_then(|i| r.strings(i, "`deps`")).map(|d| d.value).unwrap_or_default();
     let mut sources = BTreeMap::new();
     if let Some(st) = t.get("sources").and_then(|i| r.table(i, "`sources`")) {
@@ -435,6 +470,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         name: name.to_string(),
         description,
         per,
+        when,
         deps: Vec::new(),
         sources,
         action: action?,
