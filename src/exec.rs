@@ -94,6 +94,7 @@ enum Work {
 /// A built-in action, ready to run.
 enum Builtin {
     Summary(SummaryInput),
+    Report(Box<crate::report::ReportJob>),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
     Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
@@ -106,6 +107,7 @@ impl Builtin {
     fn run(self, out: &std::path::Path) -> Result<(), String> {
         match self {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
+            Builtin::Report(job) => crate::report::build(&job, out).map(|_| ()),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
             Builtin::Metrics { run, run_failed, cell, history_server } => {
@@ -490,6 +492,78 @@ fn render_inline(text: &str, base: impl FnOnce() -> BTreeMap<String, Value>) -> 
     env.render_str(text, Value::from(base())).unwrap_or_else(|_| text.to_string())
 }
 
+/// What the `report` action of node `n` reads: each cell of the tier with its per-cell
+/// dependency (the one holding `metrics.json`) or its skip rule, and the shared inputs.
+fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>) -> crate::report::ReportJob {
+    use crate::report::{CellJob, DepJob, ReportJob, model::DimensionInfo};
+    let g = ctx.graph;
+    let m = &ctx.lf.matrix;
+    let node = &g.nodes[n];
+    let mut per_cell: HashMap<u32, DepJob> = HashMap::new();
+    let mut shared: Vec<(&crate::graph::Node, String)> = Vec::new();
+    for &d in &node.deps {
+        let dn = &g.nodes[d];
+        let (digest, status) = outputs[&d];
+        if let [only] = dn.cells.as_slice()
+            && dn.binding.len() >= m.dims.len()
+        {
+            let dir = ctx.layout.tree(&digest);
+            let job = DepJob { node: dn.id.clone(), digest: digest.to_hex(), failed: status == Status::Failed, dir };
+            // A cell may have several per-cell dependencies; the one with `metrics.json` wins.
+            let better =
+                per_cell.get(only).is_none_or(|old| !old.dir.join("metrics.json").is_file() && job.dir.join("metrics.json").is_file());
+            if better {
+                per_cell.insert(*only, job);
+            }
+        } else {
+            shared.push((dn, digest.to_hex()));
+        }
+    }
+    let dimensions = m
+        .dims
+        .iter()
+        .enumerate()
+        .map(|(di, d)| {
+            let used: std::collections::BTreeSet<u16> = node.cells.iter().map(|&c| g.cells[c as usize].0[di]).collect();
+            DimensionInfo { name: d.name.clone(), values: used.iter().map(|&v| d.values[v as usize].clone()).collect() }
+        })
+        .collect();
+    let cells = node
+        .cells
+        .iter()
+        .map(|&c| {
+            let cell = &g.cells[c as usize];
+            let dims: Vec<(String, String)> = m.pairs(cell).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let inputs = shared
+                .iter()
+                .filter(|(dn, _)| dn.binding.iter().all(|(k, v)| dims.iter().any(|(dk, dv)| dk == k && dv == v)))
+                .map(|(dn, digest)| (dn.id.clone(), digest.clone()))
+                .collect();
+            CellJob {
+                id: m.id(cell).0,
+                name: m.name(cell),
+                values: cell.0.to_vec(),
+                skip: g.cell_skips[c as usize].as_ref().map(|s| (s.reason.clone(), s.rule.clone())),
+                dep: per_cell.remove(&c),
+                dims,
+                inputs,
+            }
+        })
+        .collect();
+    let settings = ctx.lf.report.clone();
+    let history = crate::report::HistoryStore::from_env(&settings.history_url_env, ctx.lf.root.join(&settings.history));
+    ReportJob {
+        root: ctx.lf.root.clone(),
+        project: ctx.lf.name.clone(),
+        tier: g.tier.clone(),
+        backend: g.backend.clone(),
+        dimensions,
+        cells,
+        settings,
+        history,
+    }
+}
+
 /// A path as commands see it: relative to the project root (their working directory) when
 /// inside it, which keeps the command line of a node with 1,280 dependencies short.
 fn rel_to_root(ctx: &Ctx, p: &std::path::Path) -> String {
@@ -540,6 +614,7 @@ fn make_work(
                 skipped,
             })))
         }
+        Action::Report => Ok(Work::Builtin(Builtin::Report(Box::new(report_job(ctx, n, outputs))))),
         Action::Dataset => Ok(Work::Builtin(Builtin::Dataset(actions::dataset_spec(&plan.statics[&n].params)?))),
         Action::Upload => {
             let dataset = node

@@ -16,6 +16,7 @@ pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics
 pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
+pub mod report; // verdicts against baselines, history, and the report files (HTML, Markdown, JUnit, JSON, Prometheus)
 pub mod rules; // rules/*.toml → node kinds
 pub mod schedule; // ready queue and resource pool (pure)
 pub mod stats; // pure statistics on samples: summaries, tests, FDR, trends, change points, verdicts

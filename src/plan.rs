@@ -232,7 +232,40 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             .collect();
         inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
     }
+    if rule.action == Action::Report {
+        report_statics(ctx, n, sources, &mut inputs)?;
+    }
     Ok(Statics { inputs, src, params })
+}
+
+/// What a report reads besides its dependencies: its cells (ids, names, skips with their rules),
+/// the `[report]` settings, the project name and the baseline file. The history is not an
+/// input: the report itself appends to it, and CI cache keys must not depend on it
+/// (`docs/reports.md`, "The report node").
+fn report_statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources, inputs: &mut BTreeMap<String, Digest>) -> Result<(), String> {
+    let node = &ctx.graph.nodes[n];
+    let m = &ctx.lf.matrix;
+    type CellKey<'s> = (String, String, Option<(&'s str, &'s str)>);
+    let cells: Vec<CellKey> = node
+        .cells
+        .iter()
+        .map(|&c| {
+            let cell = &ctx.graph.cells[c as usize];
+            let skip = ctx.graph.cell_skips[c as usize].as_ref().map(|s| (s.reason.as_str(), s.rule.as_str()));
+            (m.id(cell).0, m.name(cell), skip)
+        })
+        .collect();
+    inputs.insert("cells".into(), Digest::of("loadbuild 2026-11 report cells", &(&ctx.lf.name, &cells)));
+    let settings = crate::report::settings_key(&ctx.lf.report);
+    inputs.insert("settings".into(), Digest::of("loadbuild 2026-11 report settings", &settings));
+    let baseline = ctx.lf.report.baseline_file(&ctx.graph.backend).to_string_lossy().into_owned();
+    let digest = if sources.root.join(&baseline).is_file() {
+        sources.digest(&baseline)?.0
+    } else {
+        Digest::of("loadbuild 2026-11 absent", baseline.as_str())
+    };
+    inputs.insert("baselines".into(), digest);
+    Ok(())
 }
 
 /// The key of node `n` given the output digests of its dependencies.

@@ -90,8 +90,7 @@ fn outputs(p: &Project, target: &str) -> Vec<(String, PathBuf)> {
 }
 
 fn result(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))).unwrap()
 }
 
 /// Rows each op must return, computed by pyarrow (not Spark) from the same dataset.
@@ -167,7 +166,8 @@ fn every_op_runs_on_real_spark_with_both_clients_and_both_modes() {
 
     // No server outlives the build.
     let services = p.path().join("cache/v2/services");
-    let left: Vec<_> = std::fs::read_dir(&services).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "pids")).collect();
+    let left: Vec<_> =
+        std::fs::read_dir(&services).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "pids")).collect();
     assert!(left.is_empty(), "servers still recorded as running: {left:?}");
 
     // Nothing stale: a second build runs nothing and starts no server.

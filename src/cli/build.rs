@@ -63,6 +63,9 @@ pub struct ReportArgs {
     /// Where to publish the report's files (replaced whole, only after a complete build)
     #[arg(long, value_name = "DIR", default_value = "report")]
     out: PathBuf,
+    /// Do not record this report in the history (e.g. for a local experiment)
+    #[arg(long)]
+    no_history: bool,
 }
 
 #[derive(Args, Debug)]
@@ -131,7 +134,7 @@ pub struct GraphArgs {
     scope: Scope,
 }
 
-fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mut StatCache) -> Result<(Index, Plan), Failure> {
+pub(super) fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mut StatCache) -> Result<(Index, Plan), Failure> {
     let index = Index::load(&s.layout.journal())?;
     let ctx = s.ctx(graph);
     let mut sources = Sources::new(&s.lf.root, stat);
@@ -229,7 +232,7 @@ pub fn report(loadfile: Option<PathBuf>, a: ReportArgs) -> CmdResult {
         print!("{md}");
     }
     eprintln!("loadbuild: report in `{}`", out.display());
-    Ok(code)
+    Ok(code.max(super::verdicts::after_publish(&s, &out, !a.no_history)))
 }
 
 /// Copies a report tree to `dest` as a whole: a new directory renamed into place.

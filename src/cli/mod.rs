@@ -10,6 +10,7 @@ mod data;
 mod matrix;
 mod metrics;
 mod session;
+mod verdicts;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -31,7 +32,7 @@ Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or ce
 
 Selectors pick cells: `spark=4.1.1,op=read|join` (`,` = and across dimensions, `|` = or within one).
 Node ids look like `rule[value/value/…]`, e.g. `run[4.1.1/jupyter/connect/none/read/1gb]`.
-Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/datasets.md, docs/metrics.md.";
+Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/datasets.md, docs/metrics.md, docs/reports.md.";
 
 /// Load-test Apache Spark through a content-addressed build graph.
 ///
@@ -77,6 +78,11 @@ enum Command {
     /// Generate datasets outside the build graph
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Show or update the baselines reports compare against
+    #[command(subcommand)]
+    Baseline(verdicts::BaselineCommand),
+    /// Judge one result set against another (report dirs, results.json or baseline YAML)
+    Compare(verdicts::CompareArgs),
 }
 
 /// Which cells and which tier a command works on.
@@ -149,6 +155,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),
+        Command::Baseline(c) => verdicts::baseline(cli.loadfile, c),
+        Command::Compare(a) => verdicts::compare(cli.loadfile, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,6 +5,7 @@
 //! selections; `expect = N` is only an assertion.
 
 pub mod raw;
+pub mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use toml_edit::{Item, TableLike};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::matrix::{self, Dimension, Matrix, NamePart, Selector};
 use raw::{Reader, Spanned};
+pub use report::{Guard, ReportSettings};
 
 /// The file name looked for in the current directory and its ancestors.
 pub const FILE_NAME: &str = "Loadfile.toml";
@@ -38,6 +40,8 @@ pub struct Loadfile {
     pub skips: Vec<Skip>,
     /// The `[vars]` table, as templates see it.
     pub vars: serde_json::Map<String, serde_json::Value>,
+    /// The `[report]` section: verdicts, baselines, history, guard-rails.
+    pub report: ReportSettings,
 }
 
 /// A named selection over the matrix.
@@ -101,7 +105,7 @@ pub fn load(path: &Path) -> Result<Loadfile, Diagnostics> {
 pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
     let (mut r, doc) = Reader::parse(file)?;
     let top = doc.as_table();
-    r.check_keys(top, "the Loadfile", &["project", "naming", "dimensions", "tiers", "skip", "vars"]);
+    r.check_keys(top, "the Loadfile", &["project", "naming", "dimensions", "tiers", "skip", "vars", "report"]);
 
     let project = section(&mut r, top, "project");
     let mut name = String::from("loadbuild");
@@ -159,6 +163,8 @@ pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
         None => Default::default(),
     };
 
+    let report = report::read(&mut r, top, &matrix);
+
     let [rules, templates, cache] = dirs.map(|(_, d)| root.join(d.value));
     let lf = Loadfile {
         root: root.to_path_buf(),
@@ -173,6 +179,7 @@ pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
         tiers,
         skips,
         vars,
+        report,
     };
     r.diags.into_result(lf)
 }

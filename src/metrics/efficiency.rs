@@ -11,21 +11,22 @@ const fn ratio(name: &'static str, direction: super::Direction, source: &'static
     Spec { name, tier: Tier::Efficiency, unit: Unit::Ratio, direction, source }
 }
 
-const CPU: Spec = ratio("cpu_time_ratio", HigherIsBetter, "Task Metrics.Executor CPU Time (ns) / Executor Run Time (ms)");
-const GC: Spec = ratio("gc_time_ratio", LowerIsBetter, "Task Metrics.JVM GC Time / Executor Run Time");
-const SKEW: Spec = ratio("task_skew", LowerIsBetter, "Task Info.Finish Time − Launch Time, max / median per stage attempt");
-const SPILL: Spec = ratio(
+pub(crate) const CPU: Spec = ratio("cpu_time_ratio", HigherIsBetter, "Task Metrics.Executor CPU Time (ns) / Executor Run Time (ms)");
+pub(crate) const GC: Spec = ratio("gc_time_ratio", LowerIsBetter, "Task Metrics.JVM GC Time / Executor Run Time");
+pub(crate) const SKEW: Spec = ratio("task_skew", LowerIsBetter, "Task Info.Finish Time − Launch Time, max / median per stage attempt");
+pub(crate) const SPILL: Spec = ratio(
     "spill_ratio",
     LowerIsBetter,
     "Task Metrics.Memory + Disk Bytes Spilled / (Input Bytes Read + Shuffle Remote + Local Bytes Read)",
 );
-const SHUFFLE: Spec = ratio(
+pub(crate) const SHUFFLE: Spec = ratio(
     "shuffle_bytes_per_input_byte",
     LowerIsBetter,
     "Task Metrics.Shuffle Write Metrics.Shuffle Bytes Written / Input Metrics.Bytes Read",
 );
-const FETCH_WAIT: Spec = ratio("fetch_wait_share", LowerIsBetter, "Task Metrics.Shuffle Read Metrics.Fetch Wait Time / Executor Run Time");
-const SLOTS: Spec = ratio(
+pub(crate) const FETCH_WAIT: Spec =
+    ratio("fetch_wait_share", LowerIsBetter, "Task Metrics.Shuffle Read Metrics.Fetch Wait Time / Executor Run Time");
+pub(crate) const SLOTS: Spec = ratio(
     "slot_utilization",
     HigherIsBetter,
     "Σ task duration / (executor cores × job time window); cores from SparkListenerExecutorAdded",

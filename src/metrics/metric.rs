@@ -1,9 +1,9 @@
 //! One metric: a value with its unit, direction and source field, or the reason it is absent.
 //!
 //! A metric the source cannot provide is `Absent { reason }`, never 0: a zero is a measurement.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     Stability,
@@ -12,7 +12,7 @@ pub enum Tier {
 }
 
 /// Which way is better; the regression rule needs it to tell a slowdown from a speed-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     LowerIsBetter,
@@ -20,7 +20,7 @@ pub enum Direction {
 }
 
 /// Normalized units: times are seconds, shares are ratios (not percent), sizes are bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unit {
     /// 1 for yes, 0 for no.
     #[serde(rename = "bool")]

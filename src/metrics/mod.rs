@@ -5,6 +5,7 @@
 //! never on the size of the log. `docs/metrics.md` lists every metric and the tagging convention.
 mod applog;
 mod attribution;
+mod catalogue;
 mod driver;
 mod efficiency;
 mod events;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 
 pub use applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, TaskTotals, read_event_log, read_event_log_scoped};
 pub use attribution::{Execution, JobScope, WARMUP_TAG, execution_tag};
+pub use catalogue::{MetricInfo, metric_info, metric_names};
 pub use driver::{DriverExecution, DriverTimings};
 pub use metric::{Direction, Measured, Metric, Tier, Unit};
 pub use skew::StageSkew;

@@ -11,15 +11,15 @@ const fn spec(name: &'static str, unit: Unit, direction: super::Direction, sourc
     Spec { name, tier: Tier::Performance, unit, direction, source }
 }
 
-const WALL: Spec = spec("wall_time_s", Unit::Seconds, LowerIsBetter, "driver.wall_s");
-const SPAN: Spec =
+pub(crate) const WALL: Spec = spec("wall_time_s", Unit::Seconds, LowerIsBetter, "driver.wall_s");
+pub(crate) const SPAN: Spec =
     spec("job_span_s", Unit::Seconds, LowerIsBetter, "SparkListenerJobStart.Submission Time → SparkListenerJobEnd.Completion Time");
-const INPUT_ROWS: Spec =
+pub(crate) const INPUT_ROWS: Spec =
     spec("input_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "Task Metrics.Input Metrics.Records Read / job_span_s");
-const INPUT_BYTES: Spec =
+pub(crate) const INPUT_BYTES: Spec =
     spec("input_bytes_per_s", Unit::BytesPerSecond, HigherIsBetter, "Task Metrics.Input Metrics.Bytes Read / job_span_s");
-const DRIVER_ROWS: Spec = spec("driver_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "driver.rows / driver.wall_s");
-const LATENCY: Spec = spec("client_latency_s", Unit::Seconds, LowerIsBetter, "driver.first_result_s");
+pub(crate) const DRIVER_ROWS: Spec = spec("driver_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "driver.rows / driver.wall_s");
+pub(crate) const LATENCY: Spec = spec("client_latency_s", Unit::Seconds, LowerIsBetter, "driver.first_result_s");
 /// The metrics measured by the workload driver, not read from the event log.
 pub(crate) const DRIVER_METRICS: [&str; 3] = [WALL.name, DRIVER_ROWS.name, LATENCY.name];
 

@@ -18,13 +18,14 @@ pub(crate) const SUCCEEDED: Spec = Spec {
     direction: super::metric::Direction::HigherIsBetter,
     source: "SparkListenerJobEnd.Job Result.Result",
 };
-const FAILED_JOBS: Spec = count("failed_jobs", "SparkListenerJobEnd.Job Result.Result");
-const FAILED_STAGES: Spec = count("failed_stages", "SparkListenerStageCompleted.Stage Info.Failure Reason");
-const FAILED_TASKS: Spec = count("failed_tasks", "SparkListenerTaskEnd.Task Info.Failed");
-const STAGE_RETRIES: Spec = count("stage_retries", "SparkListenerStageSubmitted.Stage Info.Stage Attempt ID");
-const EXECUTORS_REMOVED: Spec = count("executors_removed", "SparkListenerExecutorRemoved");
-const EXECUTOR_LOST_TASKS: Spec = count("executor_lost_tasks", "SparkListenerTaskEnd.Task End Reason.Reason");
-const OOM_EVENTS: Spec = count("oom_events", "SparkListenerTaskEnd.Task End Reason; SparkListenerExecutorRemoved.Removed Reason");
+pub(crate) const FAILED_JOBS: Spec = count("failed_jobs", "SparkListenerJobEnd.Job Result.Result");
+pub(crate) const FAILED_STAGES: Spec = count("failed_stages", "SparkListenerStageCompleted.Stage Info.Failure Reason");
+pub(crate) const FAILED_TASKS: Spec = count("failed_tasks", "SparkListenerTaskEnd.Task Info.Failed");
+pub(crate) const STAGE_RETRIES: Spec = count("stage_retries", "SparkListenerStageSubmitted.Stage Info.Stage Attempt ID");
+pub(crate) const EXECUTORS_REMOVED: Spec = count("executors_removed", "SparkListenerExecutorRemoved");
+pub(crate) const EXECUTOR_LOST_TASKS: Spec = count("executor_lost_tasks", "SparkListenerTaskEnd.Task End Reason.Reason");
+pub(crate) const OOM_EVENTS: Spec =
+    count("oom_events", "SparkListenerTaskEnd.Task End Reason; SparkListenerExecutorRemoved.Removed Reason");
 pub(crate) const RUN_RETRIES: Spec = count("run_retries", "caller (run node retries; result.json `attempt` − 1)");
 
 pub(crate) fn stability(scope: &Scope) -> Vec<Metric> {

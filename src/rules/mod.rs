@@ -27,6 +27,9 @@ pub enum Action {
     Command { script: String },
     /// Writes a plain summary of the outcomes of its dependencies (and the skipped cells).
     Summary,
+    /// Judges the tier's cells from their dependencies' `metrics.json` against the baselines and
+    /// history, and writes the report files (`docs/reports.md`).
+    Report,
     /// Generates the NYC-taxi dataset: params `size` (e.g. `1GiB`), `seed` (optional).
     Dataset,
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
@@ -45,11 +48,12 @@ pub enum Action {
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "toolchain", "service", "metrics"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "report", "dataset", "upload", "toolchain", "service", "metrics"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
             "summary" => Some(Action::Summary),
+            "report" => Some(Action::Report),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
             "metrics" => Some(Action::Metrics),
@@ -62,7 +66,7 @@ impl Action {
     /// `(required, optional)` params of a built-in action.
     pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {
-            Action::Command { .. } | Action::Summary => (&[], &[]),
+            Action::Command { .. } | Action::Summary | Action::Report => (&[], &[]),
             Action::Metrics => (&[], &["history_server"]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
@@ -76,6 +80,7 @@ impl Action {
         match self {
             Action::Command { .. } => "command".into(),
             Action::Summary => "summary 1".into(),
+            Action::Report => format!("report {}", crate::report::REPORT_VERSION),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
             // The parser's reading of event logs and the file it writes.

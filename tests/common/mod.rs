@@ -1,6 +1,8 @@
 //! Test helpers: a temporary project and the real binary run inside it.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod report;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
