@@ -64,7 +64,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn project() -> Project {
-    let loadfile = format!("{LOADFILE}\n{}\n{}", vars("toolchains"), vars("local").replace("repetitions = 3", "repetitions = 2"));
+    let loadfile = format!("{LOADFILE}\n{}\n{}", vars("toolchains"), vars("local").replace("repetitions = 5", "repetitions = 2"));
     let p = Project::new(&loadfile, &[]);
     for f in ["toolchain.toml", "services.toml", "run.toml", "dataset.toml"] {
         std::fs::copy(repo().join("rules").join(f), p.path().join("rules").join(f)).unwrap();
