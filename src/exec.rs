@@ -87,6 +87,7 @@ enum Builtin {
     Summary(SummaryInput),
     Dataset(crate::data::GenSpec),
     Upload { params: BTreeMap<String, String>, dataset: PathBuf },
+    Render(crate::scenario::Job),
 }
 
 impl Builtin {
@@ -96,6 +97,7 @@ impl Builtin {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Dataset(spec) => actions::dataset(&spec, out),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+            Builtin::Render(job) => crate::scenario::render(&job, out),
         }
     }
 }
@@ -488,6 +490,7 @@ fn make_work(
             })))
         }
         Action::Dataset => Ok(Work::Builtin(Builtin::Dataset(actions::dataset_spec(&plan.statics[&n].params)?))),
+        Action::Render => Ok(Work::Builtin(Builtin::Render(crate::scenario::job(ctx, &plan.statics[&n], n)?))),
         Action::Upload => {
             let dataset = node
                 .deps

@@ -31,16 +31,19 @@ pub enum Action {
     /// Uploads its `dataset` dependency to S3: params `bucket`, `prefix` (optional), `endpoint`
     /// (optional; else `LOADBUILD_S3_ENDPOINT`). Credentials only from the environment.
     Upload,
+    /// Renders templates (its sources) into its outputs and validates them (`crate::scenario`).
+    Render,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload"];
+    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "dataset", "upload", "render"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
             "summary" => Some(Action::Summary),
             "dataset" => Some(Action::Dataset),
             "upload" => Some(Action::Upload),
+            "render" => Some(Action::Render),
             _ => None,
         }
     }
@@ -51,6 +54,7 @@ impl Action {
             Action::Command { .. } | Action::Summary => (&[], &[]),
             Action::Dataset => (&["size"], &["seed"]),
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
+            Action::Render => (crate::scenario::PARAMS, &[]),
         }
     }
 
@@ -61,6 +65,7 @@ impl Action {
             Action::Summary => "summary 1".into(),
             Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
             Action::Upload => "upload 1".into(),
+            Action::Render => crate::scenario::VERSION.into(),
         }
     }
 }
@@ -417,11 +422,26 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
                 Some(if known.is_empty() { "this action takes no params".into() } else { format!("known params: {}", known.join(", ")) });
         }
     }
-    let outputs = t
+    let outputs: Vec<String> = t
         .get("outputs")
         .and_then(|i| r.strings(i, "`outputs`"))
         .map(|o| o.value.into_iter().map(|s| s.value).collect())
         .unwrap_or_default();
+    if action == Some(Action::Render) {
+        let span = t.get("outputs").and_then(|i| i.span());
+        if outputs.is_empty() {
+            r.error(span.clone(), format!("rule `{name}`: the render action needs `outputs`")).help =
+                Some("list the files to render, each with a source of the same name: `outputs = [\"run.sh\"]`".into());
+        }
+        for o in outputs.iter().filter(|o| !sources.contains_key(*o)) {
+            r.error(span.clone(), format!("rule `{name}`: output `{o}` has no source of the same name")).help =
+                Some(format!("add `\"{o}\" = \"templates/….j2\"` to `sources`: each output is rendered from its source"));
+        }
+        for (k, v) in sources.iter().filter(|(_, v)| v.contains(['*', '?', '['])) {
+            r.error(span.clone(), format!("rule `{name}`: source `{k}` = `{v}` is a glob; a render rule names each template")).help =
+                Some("name every template a render node uses, so its key covers exactly those".into());
+        }
+    }
     let def_digest = Digest::of("loadbuild 2026-11 rule declaration", &canonical(t));
     if r.diags.len() > errors_before {
         return None;
