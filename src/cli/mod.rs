@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod data;
 mod matrix;
+mod render;
 mod session;
 
 use std::ffi::OsString;
@@ -30,7 +31,7 @@ Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or ce
 
 Selectors pick cells: `spark=4.1.1,op=read|join` (`,` = and across dimensions, `|` = or within one).
 Node ids look like `rule[value/value/…]`, e.g. `run[4.1.1/jupyter/connect/none/read/1gb]`.
-Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/datasets.md, docs/metrics.md.";
+Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/scenarios.md, docs/datasets.md, docs/metrics.md.";
 
 /// Load-test Apache Spark through a content-addressed build graph.
 ///
@@ -65,6 +66,8 @@ enum Command {
     Hash(build::HashArgs),
     /// Print the build graph as Graphviz dot or JSON
     Graph(build::GraphArgs),
+    /// Render the selected cells' scenarios and the tier's workflows (validated) into a directory
+    Render(render::RenderArgs),
     /// Inspect the test matrix
     #[command(subcommand)]
     Matrix(matrix::MatrixCommand),
@@ -142,6 +145,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Invalidate(a) => build::invalidate(cli.loadfile, a),
         Command::Hash(a) => build::hash(cli.loadfile, a),
         Command::Graph(a) => build::graph(cli.loadfile, a),
+        Command::Render(a) => render::render(cli.loadfile, a),
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),

@@ -52,6 +52,9 @@ impl Library {
         let texts: Arc<RwLock<HashMap<String, Arc<str>>>> = Arc::default();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // No auto-escaping (minijinja would JSON-escape `.yaml` templates): every file type
+        // renders alike, and templates quote with `tojson` or `shq` where they mean to.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         env.set_syntax(
             minijinja::syntax::SyntaxConfig::builder()
                 .keep_trailing_newline(true)
