@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(e.render_str("{{ \"it's\" | shq }}", ()).unwrap(), r"'it'\''s'");
         assert_eq!(e.render_str("{{ '20m' | seconds }}", ()).unwrap(), "1200");
         assert_eq!(e.render_str("{{ 'iceberg+rapids' | idpart }}", ()).unwrap(), "iceberg-rapids");
-        assert_eq!(e.render_str("{{ merge({'a': 1, 'b': 1}, {'b': 2}) | tojson }}", ()).unwrap(), r#"{"a":1,"b":2}"#);
+        assert_eq!(e.render_str("{{ merge({'a': 1, 'b': 1}, {'b': 2}) | tojson }}", ()).unwrap(), r#"{"a": 1, "b": 2}"#);
     }
 
     #[test]
