@@ -130,14 +130,19 @@ fn issue_3_planted_fault_invalid_name() {
         "spark=4.1.1,client=airflow,mode=connect,ext=none,op=read,size=1gb",
     )
     .code(3);
-    assert!(run.stderr.contains("`cell.yaml`: document 4 (Deployment `4.1.1/airflow/connect/none/read/1gb`) at `/metadata/name`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`cell.yaml`: document 4 (Deployment `4.1.1/airflow/connect/none/read/1gb`) at `/metadata/name`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("is not an RFC 1123 subdomain"), "{}", run.stderr);
 }
 
 #[test]
 fn issue_3_planted_fault_unknown_argo_field() {
-    let run = render_with("templates/argo/parent.yaml.j2", |t| t.replace("  onExit: cleanup\n", "  finally: cleanup\n"), "size=1gb,op=read")
-        .code(3);
+    let run =
+        render_with("templates/argo/parent.yaml.j2", |t| t.replace("  onExit: cleanup\n", "  finally: cleanup\n"), "size=1gb,op=read")
+            .code(3);
     assert!(run.stderr.contains("`argo/parent.yaml`: document 1 (Workflow `lb-p2-`) at `/spec`"), "{}", run.stderr);
     assert!(run.stderr.contains("'finally' was unexpected"), "{}", run.stderr);
 }
@@ -210,6 +215,10 @@ fn issue_3_matrix_validate_checks_named_templates_and_workloads() {
     std::fs::remove_file(p.path().join("rules/workloads/sql/join.sql")).unwrap();
     std::fs::remove_file(p.path().join("templates/scenario/run-jupyter.sh.j2")).unwrap();
     let run = p.run(&["matrix", "validate"]).code(2);
-    assert!(run.stderr.contains("`vars.scenario.workloads.sql.join` names `rules/workloads/sql/join.sql`, which does not exist"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`vars.scenario.workloads.sql.join` names `rules/workloads/sql/join.sql`, which does not exist"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("templates/scenario/run-jupyter.sh.j2"), "{}", run.stderr);
 }

@@ -87,7 +87,10 @@ fn check_named_files(s: &Session) -> Result<(), Failure> {
                 && seen.insert(e.clone())
             {
                 let rule = &s.rules.rules[node.rule];
-                diags.push(Diagnostic::error(format!("node `{}`: {e}", node.id)).help(format!("check the rule `{}` at {}", rule.name, rule.origin)));
+                diags.push(
+                    Diagnostic::error(format!("node `{}`: {e}", node.id))
+                        .help(format!("check the rule `{}` at {}", rule.name, rule.origin)),
+                );
             }
         }
     }

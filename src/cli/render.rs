@@ -45,13 +45,14 @@ pub fn render(loadfile: Option<PathBuf>, mut a: RenderArgs) -> CmdResult {
     }
     let backend = a.run.scope.backend.clone().unwrap_or_default();
     let graph = s.graph(&a.run.scope.sel, &backend)?;
-    let targets: Vec<NodeIx> =
-        (0..graph.nodes.len()).filter(|&n| s.rules.rules[graph.nodes[n].rule].action == Action::Render).collect();
+    let targets: Vec<NodeIx> = (0..graph.nodes.len()).filter(|&n| s.rules.rules[graph.nodes[n].rule].action == Action::Render).collect();
     if targets.is_empty() {
         return Err(Failure::input(format!("no rule in `{}` has `action = \"render\"`: nothing to render", s.lf.rules_dir.display())));
     }
     // Only built-in actions run here, whatever the graph's backend: refuse a command upstream.
-    if let Some(n) = graph.closure(&targets).into_iter().find(|&n| matches!(s.rules.rules[graph.nodes[n].rule].action, Action::Command { .. })) {
+    if let Some(n) =
+        graph.closure(&targets).into_iter().find(|&n| matches!(s.rules.rules[graph.nodes[n].rule].action, Action::Command { .. }))
+    {
         return Err(Failure::input(format!(
             "`render` runs only built-in actions, but `{}` (rule `{}`) is a command the render nodes depend on",
             graph.nodes[n].id, s.rules.rules[graph.nodes[n].rule].name

@@ -16,9 +16,9 @@ use std::fmt;
 use serde_json::Value;
 
 use super::functions::is_argo_expression;
+use super::names;
 use super::schema::{Validators, Violation};
 use super::shell::ShellChecks;
-use super::names;
 
 /// One thing wrong with a rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,10 @@ pub fn check(file: &str, text: &str, with: &Checkers) -> Vec<Problem> {
             Ok(_) => Vec::new(),
             Err(e) => vec![problem(format!("line {}", e.line()), format!("not JSON: {e}"))],
         },
-        _ => vec![problem(String::new(), format!("loadbuild has no validator for `.{ext}` files; render `.yaml`, `.sh`, `.conf` or `.json`"))],
+        _ => vec![problem(
+            String::new(),
+            format!("loadbuild has no validator for `.{ext}` files; render `.yaml`, `.sh`, `.conf` or `.json`"),
+        )],
     }
 }
 

@@ -15,7 +15,8 @@ use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 
 /// Roots an Argo `{{…}}` expression may start with (an `=` expression is evaluated by Argo).
-pub const ARGO_ROOTS: &[&str] = &["inputs.", "outputs.", "workflow.", "steps.", "tasks.", "item", "pod.", "node.", "retries", "lastRetry.", "="];
+pub const ARGO_ROOTS: &[&str] =
+    &["inputs.", "outputs.", "workflow.", "steps.", "tasks.", "item", "pod.", "node.", "retries", "lastRetry.", "="];
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("argo", argo);
@@ -148,7 +149,12 @@ mod tests {
     #[test]
     fn chunks_group_and_split() {
         let cells: Vec<BTreeMap<&str, &str>> = (0..5).map(|i| BTreeMap::from([("m", if i < 3 { "a" } else { "b" })])).collect();
-        let out = env().render_str("{% for c in chunks(cells, ['m'], 2) %}{{ c.key[0] }}{{ c.part }}/{{ c.parts }}:{{ c.cells|length }} {% endfor %}", minijinja::context! { cells }).unwrap();
+        let out = env()
+            .render_str(
+                "{% for c in chunks(cells, ['m'], 2) %}{{ c.key[0] }}{{ c.part }}/{{ c.parts }}:{{ c.cells|length }} {% endfor %}",
+                minijinja::context! { cells },
+            )
+            .unwrap();
         assert_eq!(out, "a1/2:2 a2/2:1 b1/1:2 ");
     }
 }

@@ -68,7 +68,8 @@ pub fn render_with(job: &Job, out: &Path, validation: Validation) -> Result<(), 
     let key = format!("{}\0{}", job.schemas.display(), job.kubernetes);
     let validators = job.lib.validators(&key, || schema::Validators::new(job.schemas.clone(), job.kubernetes.clone()));
     let no_shell = ShellChecks::disabled();
-    let checkers = check::Checkers { schemas: &validators, shell: if validation == Validation::Full { job.lib.shell() } else { &no_shell } };
+    let checkers =
+        check::Checkers { schemas: &validators, shell: if validation == Validation::Full { job.lib.shell() } else { &no_shell } };
     let mut problems: Vec<Problem> = Vec::new();
     for (file, name) in &job.files {
         let template = job.lib.env().get_template(name).map_err(|e| format!("template `{name}`: {}", library::describe(&e)))?;
@@ -159,11 +160,14 @@ pub fn job(ctx: &Ctx, statics: &Statics, n: NodeIx) -> Result<Job, String> {
     let lib = Arc::clone(&ctx.templates.scenarios);
     let mut files = Vec::with_capacity(rule.outputs.len());
     for out in &rule.outputs {
-        let rel = statics.src.get(out).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| {
-            format!("rule `{}`: output `{out}` has no source of the same name to render it from", rule.name)
-        })?;
+        let rel = statics
+            .src
+            .get(out)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or_else(|| format!("rule `{}`: output `{out}` has no source of the same name to render it from", rule.name))?;
         files.push((out.clone(), lib.load(&ctx.lf.root, &ctx.lf.templates_dir, &rel)?.name.clone()));
     }
-    let param = |p: &str| statics.params.get(p).cloned().ok_or_else(|| format!("rule `{}`: the render action needs param `{p}`", rule.name));
+    let param =
+        |p: &str| statics.params.get(p).cloned().ok_or_else(|| format!("rule `{}`: the render action needs param `{p}`", rule.name));
     Ok(Job { lib, files, context: Value::from(context), schemas: ctx.lf.root.join(param("schemas")?), kubernetes: param("kubernetes")? })
 }

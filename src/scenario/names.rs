@@ -12,14 +12,17 @@ pub fn dns_label(s: &str) -> Option<String> {
     }
     let ok = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !ok || s.starts_with('-') || s.ends_with('-') {
-        return Some(format!("`{s}` must be lowercase letters, digits and `-`, starting and ending with a letter or digit (RFC 1123 label)"));
+        return Some(format!(
+            "`{s}` must be lowercase letters, digits and `-`, starting and ending with a letter or digit (RFC 1123 label)"
+        ));
     }
     None
 }
 
 /// RFC 1035 label (Service names): an RFC 1123 label that starts with a letter.
 pub fn dns1035_label(s: &str) -> Option<String> {
-    dns_label(s).or_else(|| (!s.starts_with(|c: char| c.is_ascii_lowercase())).then(|| format!("`{s}` must start with a letter (RFC 1035 label)")))
+    dns_label(s)
+        .or_else(|| (!s.starts_with(|c: char| c.is_ascii_lowercase())).then(|| format!("`{s}` must start with a letter (RFC 1035 label)")))
 }
 
 /// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
@@ -50,7 +53,8 @@ pub fn label_key(k: &str) -> Option<String> {
     {
         return Some(format!("label key `{k}`: its prefix {problem}"));
     }
-    (!qualified_part(name)).then(|| format!("label key `{k}`: the name must be 1–63 alphanumerics, `-`, `_` or `.`, starting and ending alphanumeric"))
+    (!qualified_part(name))
+        .then(|| format!("label key `{k}`: the name must be 1–63 alphanumerics, `-`, `_` or `.`, starting and ending alphanumeric"))
 }
 
 /// A label value: empty, or 1–63 alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric.
@@ -96,7 +100,9 @@ pub fn check(doc: &Value, templated: bool) -> Vec<Violation> {
     let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str);
     let generate = meta.and_then(|m| m.get("generateName")).and_then(Value::as_str);
     match (name, generate) {
-        (None, None) => out.push(Violation { path: "/metadata".into(), rule: "an object needs `metadata.name` (or `generateName`)".into() }),
+        (None, None) => {
+            out.push(Violation { path: "/metadata".into(), rule: "an object needs `metadata.name` (or `generateName`)".into() })
+        }
         (Some(n), _) => {
             // Service names become DNS labels; a SparkApplication's name prefixes its driver's Service.
             let problem = match kind {
@@ -229,7 +235,11 @@ mod tests {
         let paths: Vec<&str> = v.iter().map(|v| v.path.as_str()).collect();
         assert_eq!(
             paths,
-            vec!["/metadata/labels/loadbuild.io~1ext", "/spec/template/spec/containers/0/name", "/spec/template/spec/containers/0/resources/limits/memory"]
+            vec![
+                "/metadata/labels/loadbuild.io~1ext",
+                "/spec/template/spec/containers/0/name",
+                "/spec/template/spec/containers/0/resources/limits/memory"
+            ]
         );
     }
 }

@@ -103,7 +103,8 @@ fn shape(text: &str) -> (String, Found) {
 fn literal_assignment(line: &str) -> Option<&str> {
     let rest = line.strip_prefix("readonly ")?;
     let (name, value) = rest.split_once('=')?;
-    let name_ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let name_ok =
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     let value_ok = value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') && !value[1..value.len() - 1].contains('\'');
     (name_ok && value_ok).then_some(name)
 }
@@ -150,7 +151,11 @@ fn shellcheck(path: &PathBuf, script: &str) -> Found {
                     Some((format!("line {line}, column {col}"), format!("shellcheck:{msg}")))
                 })
                 .collect();
-            if found.is_empty() { vec![(String::new(), format!("shellcheck failed: {}", String::from_utf8_lossy(&o.stderr).trim()))] } else { found }
+            if found.is_empty() {
+                vec![(String::new(), format!("shellcheck failed: {}", String::from_utf8_lossy(&o.stderr).trim()))]
+            } else {
+                found
+            }
         }
         Err(e) => vec![(String::new(), format!("cannot run shellcheck at `{}`: {e}", path.display()))],
     }
@@ -183,7 +188,10 @@ mod tests {
         let script = format!("#!/bin/bash\n{BEGIN}\nreadonly CELL='a-b'\n# note\nreadonly X=\"$(rm -rf /)\"\n{END}\necho \"$CELL\"\n");
         let (shape, found) = shape(&script);
         assert!(shape.contains("readonly CELL='x'\n"));
-        assert_eq!(found, vec![("line 5".to_string(), "a cell-values line must be `readonly NAME='literal'` with no `'` in the literal".to_string())]);
+        assert_eq!(
+            found,
+            vec![("line 5".to_string(), "a cell-values line must be `readonly NAME='literal'` with no `'` in the literal".to_string())]
+        );
         assert_eq!(literal_assignment("readonly A='it'\\''s'"), None);
     }
 }
