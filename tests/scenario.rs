@@ -209,14 +209,14 @@ fn issue_3_matrix_validate_checks_named_templates_and_workloads() {
         p.write(f, "");
     }
     for op in ["read", "aggregate", "join", "window", "write"] {
-        p.write(&format!("rules/workloads/sql/{op}.sql"), "");
+        p.write(&format!("rules/workloads/{op}.sql"), "");
     }
     p.run(&["matrix", "validate"]).ok();
-    std::fs::remove_file(p.path().join("rules/workloads/sql/join.sql")).unwrap();
+    std::fs::remove_file(p.path().join("rules/workloads/join.sql")).unwrap();
     std::fs::remove_file(p.path().join("templates/scenario/run-jupyter.sh.j2")).unwrap();
     let run = p.run(&["matrix", "validate"]).code(2);
     assert!(
-        run.stderr.contains("`vars.scenario.workloads.sql.join` names `rules/workloads/sql/join.sql`, which does not exist"),
+        run.stderr.contains("`vars.scenario.workloads.sql.join` names `rules/workloads/join.sql`, which does not exist"),
         "{}",
         run.stderr
     );
