@@ -100,6 +100,7 @@ enum Builtin {
     Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
     Toolchain { spec: toolchain::Spec, base: PathBuf },
     Service(services::Spec),
+    Render(crate::scenario::Job),
 }
 
 impl Builtin {
@@ -115,6 +116,7 @@ impl Builtin {
             }
             Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
             Builtin::Service(spec) => spec.write(out),
+            Builtin::Render(job) => crate::scenario::render(&job, out),
         }
     }
 }
@@ -616,6 +618,7 @@ fn make_work(
         }
         Action::Report => Ok(Work::Builtin(Builtin::Report(Box::new(report_job(ctx, n, outputs))))),
         Action::Dataset => Ok(Work::Builtin(Builtin::Dataset(actions::dataset_spec(&plan.statics[&n].params)?))),
+        Action::Render => Ok(Work::Builtin(Builtin::Render(crate::scenario::job(ctx, &plan.statics[&n], n)?))),
         Action::Upload => {
             let dataset = node
                 .deps

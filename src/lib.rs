@@ -18,6 +18,7 @@ pub mod metrics; // Spark event log → stability, efficiency and performance me
 pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
 pub mod report; // verdicts against baselines, history, and the report files (HTML, Markdown, JUnit, JSON, Prometheus)
 pub mod rules; // rules/*.toml → node kinds
+pub mod scenario; // the render action: scenario templates → validated Kubernetes, shell and Argo files
 pub mod schedule; // ready queue and resource pool (pure)
 pub mod stats; // pure statistics on samples: summaries, tests, FDR, trends, change points, verdicts
 pub mod store; // content-addressed objects, trees, the action index, the stat cache, the lock

@@ -197,6 +197,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
     let mut base_value: Option<Value> = None;
     let mut full = || base_value.get_or_insert_with(|| Value::from(base_context(ctx, n))).clone();
     let mut src = BTreeMap::new();
+    let mut rendered = Vec::new();
     for name in rule.sources.keys() {
         let rel = match ctx.templates.source_simple(node.rule, name, &node.binding, &ctx.graph.tier) {
             Some(rel) => rel,
@@ -205,6 +206,10 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
         let (d, v) = sources.digest(&rel)?;
         inputs.insert(format!("src:{name}"), d);
         src.insert(name.clone(), v);
+        rendered.push((name.clone(), rel));
+    }
+    if rule.action == Action::Render {
+        crate::scenario::key_inputs(ctx, n, &rendered, &mut inputs)?;
     }
     let mut params = BTreeMap::new();
     for name in rule.params.keys() {

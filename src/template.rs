@@ -18,6 +18,8 @@ pub struct Templates {
     simple_sources: Vec<std::collections::HashMap<String, Vec<Piece>>>,
     /// Per rule: the top-level `vars` names its templates read.
     vars_used: Vec<BTreeSet<String>>,
+    /// Scenario templates (files rendered by the `render` action), shared by its workers.
+    pub scenarios: std::sync::Arc<crate::scenario::Library>,
 }
 
 /// A piece of a simple template.
@@ -108,7 +110,7 @@ impl Templates {
             }
             vars_used.push(used);
         }
-        diags.into_result(Templates { env, simple_sources, vars_used })
+        diags.into_result(Templates { env, simple_sources, vars_used, scenarios: Default::default() })
     }
 
     /// Renders a simple source template by substitution from the binding and tier; `None`

@@ -25,10 +25,10 @@ use crate::store::{Index, Journal, Lock, Record, StatCache, Status};
 #[derive(Args, Debug, Clone)]
 pub struct Scope {
     #[command(flatten)]
-    sel: Selection,
+    pub(super) sel: Selection,
     /// Backend that runs commands, whose skip rules apply [default: the Loadfile's `project.backend`]
     #[arg(long, value_name = "NAME")]
-    backend: Option<String>,
+    pub(super) backend: Option<String>,
 }
 
 impl Scope {
@@ -41,7 +41,7 @@ impl Scope {
 #[derive(Args, Debug, Clone)]
 pub struct RunOpts {
     #[command(flatten)]
-    scope: Scope,
+    pub(super) scope: Scope,
     /// Cores the build may use at once [default: all]
     #[arg(long, short = 'j', value_name = "N")]
     jobs: Option<u32>,
@@ -145,6 +145,17 @@ pub(super) fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mu
 /// Plans and executes `targets`; returns the execution and the graph.
 fn run_build(s: &Session, graph: &Graph, targets: &[NodeIx], opts: &RunOpts) -> Result<(Executed, Plan), Failure> {
     let backend = backend::by_name(&graph.backend).map_err(|e| Failure::with_code(EXIT_BAD_INPUT, e))?;
+    run_build_on(s, graph, targets, opts, backend.as_ref())
+}
+
+/// [`run_build`] with the backend that runs commands given (`render` builds only built-in nodes).
+pub(super) fn run_build_on(
+    s: &Session,
+    graph: &Graph,
+    targets: &[NodeIx],
+    opts: &RunOpts,
+    backend: &dyn backend::Backend,
+) -> Result<(Executed, Plan), Failure> {
     let memory = match &opts.memory {
         Some(m) => parse_bytes(m).ok_or_else(|| Failure::input(format!("`--memory {m}` is not a size; write e.g. `16GiB`")))?,
         None => 0,
@@ -163,7 +174,7 @@ fn run_build(s: &Session, graph: &Graph, targets: &[NodeIx], opts: &RunOpts) -> 
     }
     let cfg = ExecConfig { budget: Budget { cores, memory }, keep_going: opts.keep_going, progress: std::io::stderr().is_terminal() };
     let ctx = s.ctx(graph);
-    let executed = exec::execute(&ctx, &plan, &mut index, &mut journal, backend.as_ref(), &cfg, &cancel)?;
+    let executed = exec::execute(&ctx, &plan, &mut index, &mut journal, backend, &cfg, &cancel)?;
     stat.save(&s.layout.stat_cache())?;
     if index.wants_compaction() {
         index.compact(&s.layout.journal(), &|_| true)?;
@@ -172,7 +183,7 @@ fn run_build(s: &Session, graph: &Graph, targets: &[NodeIx], opts: &RunOpts) -> 
 }
 
 /// One line per outcome worth mentioning, and a count of the rest, on stderr.
-fn print_outcomes(graph: &Graph, plan: &Plan, ex: &Executed) -> u8 {
+pub(super) fn print_outcomes(graph: &Graph, plan: &Plan, ex: &Executed) -> u8 {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for n in &plan.order {
         let what = match &ex.outcomes[n] {

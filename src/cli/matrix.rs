@@ -56,9 +56,61 @@ fn cell_json(m: &Matrix, c: &Cell) -> serde_json::Value {
     serde_json::Value::Object(o)
 }
 
+/// Every template a render rule uses, for any cell, and every workload the Loadfile names
+/// (`[vars.scenario.workloads]`) must exist; templates must compile and include only declared
+/// sources. All problems are reported at once.
+fn check_named_files(s: &Session) -> Result<(), Failure> {
+    let mut diags = crate::diag::Diagnostics::default();
+    if let Some(w) = s.lf.vars.get("scenario").and_then(|v| v.get("workloads")) {
+        let mut paths = Vec::new();
+        collect_paths(w, "vars.scenario.workloads", &mut paths);
+        for (at, path) in paths {
+            if !s.lf.root.join(&path).is_file() {
+                diags.push(
+                    Diagnostic::error(format!("`{at}` names `{path}`, which does not exist"))
+                        .help("workload paths are relative to the directory holding Loadfile.toml"),
+                );
+            }
+        }
+    }
+    if s.rules.rules.iter().any(|r| r.action == crate::rules::Action::Render) {
+        let graph = crate::graph::build(&s.lf, &s.rules, s.lf.matrix.cells(), &s.lf.default_tier, "kubernetes");
+        let ctx = s.ctx(&graph);
+        let mut stat = crate::store::StatCache::load(&s.layout.stat_cache());
+        let mut sources = crate::plan::Sources::new(&s.lf.root, &mut stat);
+        let mut seen = std::collections::BTreeSet::new();
+        for (n, node) in graph.nodes.iter().enumerate() {
+            if s.rules.rules[node.rule].action != crate::rules::Action::Render {
+                continue;
+            }
+            if let Err(e) = crate::plan::statics(&ctx, n, &mut sources)
+                && seen.insert(e.clone())
+            {
+                let rule = &s.rules.rules[node.rule];
+                diags.push(
+                    Diagnostic::error(format!("node `{}`: {e}", node.id))
+                        .help(format!("check the rule `{}` at {}", rule.name, rule.origin)),
+                );
+            }
+        }
+    }
+    diags.into_result(()).map_err(Failure::from)
+}
+
+/// The strings below a Loadfile table, with their dotted paths.
+fn collect_paths(v: &serde_json::Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        serde_json::Value::String(s) => out.push((at.to_string(), s.clone())),
+        serde_json::Value::Object(m) => m.iter().for_each(|(k, c)| collect_paths(c, &format!("{at}.{k}"), out)),
+        serde_json::Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| collect_paths(c, &format!("{at}[{i}]"), out)),
+        _ => {}
+    }
+}
+
 pub fn run(loadfile: Option<PathBuf>, cmd: MatrixCommand) -> CmdResult {
     if let MatrixCommand::Validate = cmd {
         let s = Session::open(loadfile)?;
+        check_named_files(&s)?;
         let counts = s.lf.tiers.iter().map(|t| format!("{} = {}", t.name, s.lf.matrix.count(&t.select))).collect::<Vec<_>>().join(", ");
         println!("ok: {} cells; tiers {counts}; {} rules", s.lf.matrix.count(&crate::matrix::Selector::all()), s.rules.rules.len());
         return Ok(EXIT_OK);

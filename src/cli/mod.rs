@@ -9,6 +9,7 @@ mod cache;
 mod data;
 mod matrix;
 mod metrics;
+mod render;
 mod session;
 mod verdicts;
 
@@ -32,7 +33,8 @@ Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or ce
 
 Selectors pick cells: `spark=4.1.1,op=read|join` (`,` = and across dimensions, `|` = or within one).
 Node ids look like `rule[value/value/…]`, e.g. `run[4.1.1/jupyter/connect/none/read/1gb]`.
-Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/datasets.md, docs/metrics.md, docs/reports.md.";
+Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/scenarios.md, docs/datasets.md, docs/metrics.md,
+docs/runs.md, docs/reports.md.";
 
 /// Load-test Apache Spark through a content-addressed build graph.
 ///
@@ -69,6 +71,8 @@ enum Command {
     Graph(build::GraphArgs),
     /// Show a cell's metrics from the cache: three tiers, per execution (never runs Spark)
     Metrics(metrics::MetricsArgs),
+    /// Render the selected cells' scenarios and the tier's workflows (validated) into a directory
+    Render(render::RenderArgs),
     /// Inspect the test matrix
     #[command(subcommand)]
     Matrix(matrix::MatrixCommand),
@@ -152,6 +156,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Hash(a) => build::hash(cli.loadfile, a),
         Command::Graph(a) => build::graph(cli.loadfile, a),
         Command::Metrics(a) => metrics::run(cli.loadfile, a),
+        Command::Render(a) => render::render(cli.loadfile, a),
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),

@@ -45,10 +45,13 @@ pub enum Action {
     /// Declares a server the backend starts when a dependent runs and stops after the build
     /// (params `kind` and the kind's settings); its output is the server's specification.
     Service,
+    /// Renders templates (its sources) into its outputs and validates them (`crate::scenario`).
+    Render,
 }
 
 impl Action {
-    pub const BUILTINS: &'static [&'static str] = &["command", "summary", "report", "dataset", "upload", "toolchain", "service", "metrics"];
+    pub const BUILTINS: &'static [&'static str] =
+        &["command", "summary", "report", "dataset", "upload", "toolchain", "service", "metrics", "render"];
 
     fn from_builtin(name: &str) -> Option<Action> {
         match name {
@@ -59,6 +62,7 @@ impl Action {
             "metrics" => Some(Action::Metrics),
             "toolchain" => Some(Action::Toolchain),
             "service" => Some(Action::Service),
+            "render" => Some(Action::Render),
             _ => None,
         }
     }
@@ -72,6 +76,7 @@ impl Action {
             Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
             Action::Toolchain => (&["pins"], &["python"]),
             Action::Service => (&["kind"], crate::backend::services::PARAMS),
+            Action::Render => (crate::scenario::PARAMS, &[]),
         }
     }
 
@@ -87,6 +92,7 @@ impl Action {
             Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
             Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
             Action::Service => format!("service {}", crate::backend::services::VERSION),
+            Action::Render => crate::scenario::VERSION.into(),
         }
     }
 }
@@ -457,11 +463,26 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
                 Some(if known.is_empty() { "this action takes no params".into() } else { format!("known params: {}", known.join(", ")) });
         }
     }
-    let outputs = t
+    let outputs: Vec<String> = t
         .get("outputs")
         .and_then(|i| r.strings(i, "`outputs`"))
         .map(|o| o.value.into_iter().map(|s| s.value).collect())
         .unwrap_or_default();
+    if action == Some(Action::Render) {
+        let span = t.get("outputs").and_then(|i| i.span());
+        if outputs.is_empty() {
+            r.error(span.clone(), format!("rule `{name}`: the render action needs `outputs`")).help =
+                Some("list the files to render, each with a source of the same name: `outputs = [\"run.sh\"]`".into());
+        }
+        for o in outputs.iter().filter(|o| !sources.contains_key(*o)) {
+            r.error(span.clone(), format!("rule `{name}`: output `{o}` has no source of the same name")).help =
+                Some(format!("add `\"{o}\" = \"templates/….j2\"` to `sources`: each output is rendered from its source"));
+        }
+        for (k, v) in sources.iter().filter(|(_, v)| v.contains(['*', '?', '['])) {
+            r.error(span.clone(), format!("rule `{name}`: source `{k}` = `{v}` is a glob; a render rule names each template")).help =
+                Some("name every template a render node uses, so its key covers exactly those".into());
+        }
+    }
     let def_digest = Digest::of("loadbuild 2026-11 rule declaration", &canonical(t));
     if r.diags.len() > errors_before {
         return None;

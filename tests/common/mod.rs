@@ -13,6 +13,8 @@ pub fn bin() -> PathBuf {
 /// A project in a temporary directory.
 pub struct Project {
     pub dir: tempfile::TempDir,
+    /// The project root: the temporary directory, or a directory inside it.
+    root: PathBuf,
 }
 
 impl Project {
@@ -25,11 +27,18 @@ impl Project {
         for (name, text) in rules {
             std::fs::write(dir.path().join("rules").join(name), text).unwrap();
         }
-        Project { dir }
+        let root = dir.path().to_path_buf();
+        Project { dir, root }
+    }
+
+    /// A project already laid out in `dir/sub` (so files can sit beside it, e.g. `../shared`).
+    pub fn at(dir: tempfile::TempDir, sub: &str) -> Project {
+        let root = dir.path().join(sub);
+        Project { dir, root }
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.root
     }
 
     pub fn write(&self, rel: &str, text: &str) {

@@ -1,0 +1,168 @@
+//! `loadbuild render`: builds the render nodes of the selection (every cell's scenario and the
+//! tier's workflows) and publishes their files to `--out`.
+//!
+//! Files come from the cache: a fresh node is not rendered again, and publishing is
+//! incremental — `DIR/.loadbuild-render.json` records which node wrote which files from which
+//! output, so a re-run rewrites only what changed and removes what is no longer selected. A
+//! per-cell node's files go to `DIR/<cell-id>/`, a tier node's to `DIR/`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use super::build::{RunOpts, print_outcomes, run_build_on};
+use super::session::Session;
+use super::{CmdResult, EXIT_FAILED, Failure};
+use crate::graph::{Graph, NodeIx};
+use crate::hash::Digest;
+use crate::rules::Action;
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// Directory to publish to: `DIR/<cell-id>/…` per cell, the tier's files in `DIR/`
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// (`--backend` defaults to `kubernetes` here: scenarios describe a cluster, so no local skip rule applies)
+    #[command(flatten)]
+    run: RunOpts,
+}
+
+const MANIFEST: &str = ".loadbuild-render.json";
+
+/// What a previous `render` published into the directory.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Published {
+    /// Node id → (output digest, directory relative to DIR, files relative to it).
+    nodes: BTreeMap<String, (String, String, Vec<String>)>,
+}
+
+pub fn render(loadfile: Option<PathBuf>, mut a: RenderArgs) -> CmdResult {
+    let s = Session::open(loadfile)?;
+    if a.run.scope.backend.is_none() {
+        a.run.scope.backend = Some("kubernetes".into());
+    }
+    let backend = a.run.scope.backend.clone().unwrap_or_default();
+    let graph = s.graph(&a.run.scope.sel, &backend)?;
+    let targets: Vec<NodeIx> = (0..graph.nodes.len()).filter(|&n| s.rules.rules[graph.nodes[n].rule].action == Action::Render).collect();
+    if targets.is_empty() {
+        return Err(Failure::input(format!("no rule in `{}` has `action = \"render\"`: nothing to render", s.lf.rules_dir.display())));
+    }
+    // Only built-in actions run here, whatever the graph's backend: refuse a command upstream.
+    if let Some(n) =
+        graph.closure(&targets).into_iter().find(|&n| matches!(s.rules.rules[graph.nodes[n].rule].action, Action::Command { .. }))
+    {
+        return Err(Failure::input(format!(
+            "`render` runs only built-in actions, but `{}` (rule `{}`) is a command the render nodes depend on",
+            graph.nodes[n].id, s.rules.rules[graph.nodes[n].rule].name
+        )));
+    }
+    let (ex, plan) = run_build_on(&s, &graph, &targets, &a.run, &crate::backend::local::Local)?;
+    let code = print_outcomes(&graph, &plan, &ex);
+    let out = if a.out.is_absolute() { a.out.clone() } else { std::env::current_dir().unwrap_or_default().join(&a.out) };
+    let built: Vec<(NodeIx, Digest)> = targets.iter().filter_map(|n| ex.outputs.get(n).map(|d| (*n, *d))).collect();
+    let (written, kept, removed) = publish(&s, &graph, &built, &out)
+        .map_err(|e| Failure::with_code(EXIT_FAILED, format!("publishing to `{}`: {e}", out.display())))?;
+    eprintln!(
+        "loadbuild: {} node(s) published to `{}`: {written} written, {kept} unchanged, {removed} removed",
+        built.len(),
+        out.display()
+    );
+    if built.len() < targets.len() {
+        eprintln!("loadbuild: {} node(s) failed or were not built; their files were not published", targets.len() - built.len());
+        return Ok(code.max(EXIT_FAILED));
+    }
+    Ok(code)
+}
+
+/// The directory (relative to DIR) a node's files go to.
+fn node_dir(s: &Session, graph: &Graph, n: NodeIx) -> String {
+    let node = &graph.nodes[n];
+    if node.cells.len() == 1 && node.binding.len() >= s.lf.matrix.dims.len() {
+        s.lf.matrix.id(&graph.cells[node.cells[0] as usize]).0
+    } else {
+        String::new()
+    }
+}
+
+fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -> std::io::Result<(usize, usize, usize)> {
+    std::fs::create_dir_all(out)?;
+    let manifest_path = out.join(MANIFEST);
+    let old: Published = std::fs::read(&manifest_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let mut new = Published::default();
+    let (mut written, mut kept, mut removed) = (0, 0, 0);
+    for &(n, digest) in built {
+        let id = graph.nodes[n].id.clone();
+        let dir = node_dir(s, graph, n);
+        let hex = digest.to_hex();
+        if let Some((d, old_dir, files)) = old.nodes.get(&id)
+            && *d == hex
+            && *old_dir == dir
+            && files.iter().all(|f| out.join(&dir).join(f).is_file())
+        {
+            new.nodes.insert(id, (hex, dir, files.clone()));
+            kept += 1;
+            continue;
+        }
+        if let Some((_, old_dir, files)) = old.nodes.get(&id) {
+            remove_files(&out.join(old_dir), files);
+        }
+        let files = copy_tree(&s.layout.tree(&digest), &out.join(&dir))?;
+        new.nodes.insert(id, (hex, dir, files));
+        written += 1;
+    }
+    for (id, (_, dir, files)) in &old.nodes {
+        if !new.nodes.contains_key(id) {
+            remove_files(&out.join(dir), files);
+            removed += 1;
+        }
+    }
+    let tmp = out.join(format!("{MANIFEST}.tmp"));
+    std::fs::write(&tmp, serde_json::to_vec(&new).expect("the manifest serializes"))?;
+    std::fs::rename(&tmp, &manifest_path)?;
+    Ok((written, kept, removed))
+}
+
+/// Removes a node's published files, and its directory when that leaves it empty.
+fn remove_files(dir: &Path, files: &[String]) {
+    for f in files {
+        let _ = std::fs::remove_file(dir.join(f));
+        // Subdirectories a node wrote (`argo/`), when empty now.
+        let mut parent = dir.join(f).parent().map(Path::to_path_buf);
+        while let Some(p) = parent {
+            if p.as_path() == dir || std::fs::remove_dir(&p).is_err() {
+                break;
+            }
+            parent = p.parent().map(Path::to_path_buf);
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// Copies a cache tree into `dest` (writable copies: the cache's files are read-only and
+/// shared). Returns the files, relative to `dest`.
+fn copy_tree(tree: &Path, dest: &Path) -> std::io::Result<Vec<String>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        std::fs::create_dir_all(dest.join(&rel))?;
+        for e in std::fs::read_dir(tree.join(&rel))? {
+            let e = e?;
+            let r = rel.join(e.file_name());
+            if e.file_type()?.is_dir() {
+                stack.push(r);
+                continue;
+            }
+            let target = dest.join(&r);
+            let _ = std::fs::remove_file(&target);
+            std::fs::copy(e.path(), &target)?;
+            let mode = if r.extension().is_some_and(|x| x == "sh") { 0o755 } else { 0o644 };
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+            files.push(r.to_string_lossy().into_owned());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
