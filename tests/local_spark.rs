@@ -156,7 +156,7 @@ fn every_op_runs_on_real_spark_with_both_clients_and_both_modes() {
         assert_eq!(r["conf"]["spark.eventLog.enabled"], "true", "{id}");
         assert!(dir.join("eventlog").read_dir().unwrap().next().is_some(), "{id}: an event log");
         if op == "write" {
-            assert_eq!(r["write"]["rows_verified"], expected["written"], "{id}: {r}");
+            assert_eq!(r["write"]["rows_verified"], expected["rows_landed"], "{id}: {r}");
             assert_eq!(r["write"]["rows_written"], r["write"]["rows_verified"], "{id}");
         }
         if r["mode"] == "connect" {
