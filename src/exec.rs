@@ -19,7 +19,7 @@ use minijinja::Value;
 
 use crate::actions::{self, DepOutcome, SkippedCell, SummaryInput};
 use crate::backend::services::{self, Services};
-use crate::backend::{Backend, CommandJob, Exit, toolchain};
+use crate::backend::{Backend, CommandJob, Exit, tail, toolchain};
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
 use crate::plan::{self, Ctx, Plan, State};
@@ -129,13 +129,7 @@ struct Done {
 
 /// A file name for a node's log.
 fn log_name(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect::<String>() + ".log"
-}
-
-fn tail(path: &PathBuf, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    crate::backend::file_name(id) + ".log"
 }
 
 /// Runs one node's work in a worker thread: attempts, retries, ingestion.

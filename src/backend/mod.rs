@@ -46,6 +46,18 @@ pub trait Backend: Sync {
     fn run(&self, job: &CommandJob, cancel: &AtomicBool) -> Exit;
 }
 
+/// A node id as a file name: anything but `[A-Za-z0-9._-]` becomes `_`.
+pub fn file_name(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
+}
+
+/// The last `lines` lines of a log file (empty when it cannot be read).
+pub fn tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
 /// The backend called `name`, or an error saying what exists.
 pub fn by_name(name: &str) -> Result<Box<dyn Backend>, String> {
     match name {

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::toolchain::Receipt;
+use super::{file_name, tail};
 
 /// The implementation's version: part of service nodes' keys.
 pub const VERSION: u32 = 1;
@@ -251,11 +252,6 @@ fn start_time(pid: u32) -> Option<u64> {
     stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// A node id as a file name.
-fn file_name(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' }).collect()
-}
-
 /// A free TCP port on the loopback interface.
 fn free_port() -> Result<u16, String> {
     let l = std::net::TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("cannot find a free port on 127.0.0.1: {e}"))?;
@@ -277,13 +273,11 @@ impl Starter {
         let err = log.try_clone().map_err(|e| e.to_string())?;
         cmd.stdin(Stdio::null()).stdout(log).stderr(err).process_group(0);
         let child = cmd.spawn().map_err(|e| format!("cannot start {what} (`{}`): {e}", cmd.get_program().to_string_lossy()))?;
-        let pid = child.id();
         self.children.push((child, what.to_string()));
         let pids: Vec<Pid> =
             self.children.iter().map(|(c, w)| Pid { pid: c.id(), start: start_time(c.id()).unwrap_or(0), what: w.clone() }).collect();
         let _ =
             std::fs::File::create(&self.record).and_then(|mut f| f.write_all(serde_json::to_string(&pids).unwrap_or_default().as_bytes()));
-        let _ = pid;
         Ok(())
     }
 
@@ -464,12 +458,6 @@ impl Starter {
 
 fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(&std::net::SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_millis(200)).is_ok()
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// PostgreSQL's server binaries: `LOADBUILD_PG_BINDIR`, `pg_config --bindir`, or Debian's layout.
