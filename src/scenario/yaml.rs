@@ -18,8 +18,11 @@
 //!   by `:` are kept as they are (keys are the same across cells), and any key still holding a
 //!   placeholder refuses the skeleton, as does one with tags, anchors, aliases or directives
 //!   (`!`, `&`, `*`, `%`), whose meaning could depend on what they are attached to.
-//! - Files holding the placeholder characters themselves, runs that span lines, and very large
-//!   files are parsed in full.
+//! - Files holding the placeholder characters themselves or directives, runs that span lines,
+//!   and very large files are parsed in full.
+//!
+//! A file is cut into its documents first (at each `---` line), and each document has its own
+//! skeleton: the 32 WorkflowTemplates of a tier's `children.yaml` are parsed as a few.
 //!
 //! Only parsing is shared: every check still runs on every document's own values.
 
@@ -33,7 +36,7 @@ const SLOT: char = '\u{E000}';
 /// Replaces a comment's text.
 const COMMENT: char = '\u{E001}';
 /// Files larger than this are parsed in full (and parser budgets stay far away).
-const MAX_SHARED: usize = 1 << 20;
+const MAX_SHARED: usize = 16 << 20;
 /// At most this many skeletons are kept per process.
 const MAX_SHAPES: usize = 4096;
 
@@ -59,9 +62,26 @@ pub struct Shapes {
 }
 
 impl Shapes {
-    /// Parses `text`: from its skeleton's parse when it has been seen, else in full.
+    /// Parses `text`: each document from its skeleton's parse when that has been seen, else in
+    /// full. Any problem is the full parse's, worded as the parser words it.
     pub fn parse(&self, text: &str) -> Result<Vec<Value>, ParseError> {
-        let Some((skeleton, runs)) = skeleton(text) else { return parse_full(text) };
+        if text.len() > MAX_SHARED || text.contains([SLOT, COMMENT]) || text.lines().any(|l| l.starts_with('%')) {
+            return parse_full(text);
+        }
+        let mut docs = Vec::new();
+        for part in documents(text) {
+            match self.parse_shared(part) {
+                Some(d) => docs.extend(d),
+                None => return parse_full(text),
+            }
+        }
+        Ok(docs)
+    }
+
+    /// One document's text (with its `---` line), parsed from its skeleton; `None` when that
+    /// cannot be (the caller parses the whole file).
+    fn parse_shared(&self, text: &str) -> Option<Vec<Value>> {
+        let (skeleton, runs) = skeleton(text)?;
         let known = self.memo.lock().expect("no panic holding the YAML shapes").get(&skeleton).cloned();
         let known_before = known.is_some();
         let shape = match known {
@@ -75,12 +95,12 @@ impl Shapes {
                 shape
             }
         };
-        let Some(docs) = shape.as_ref() else { return parse_full(text) };
-        let Some(values) = runs.iter().map(|r| decode(r)).collect::<Option<Vec<String>>>() else { return parse_full(text) };
+        let docs = shape.as_ref().as_ref()?;
+        let values = runs.iter().map(|r| decode(r)).collect::<Option<Vec<String>>>()?;
         if known_before {
             self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        Ok(docs.iter().map(|d| fill(d, &values)).collect())
+        Some(docs.iter().map(|d| fill(d, &values)).collect())
     }
 
     /// How many files were answered from a skeleton parsed before.
@@ -89,12 +109,22 @@ impl Shapes {
     }
 }
 
-/// The skeleton of `text` and the raw contents of its runs, or `None` when the text is not
-/// to be shared (it holds a placeholder character, a run spans lines, or it is very large).
+/// `text` cut before each line that starts a document (`---`). YAML reads the documents of a
+/// stream independently (no directives here: a file with any is parsed whole), so parsing
+/// the pieces one by one gives the same documents.
+fn documents(text: &str) -> Vec<&str> {
+    let starts = |at: usize| {
+        let rest = &text.as_bytes()[at..];
+        rest.starts_with(b"---") && rest.get(3).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+    };
+    let mut cuts = vec![0];
+    cuts.extend(text.match_indices('\n').map(|(i, _)| i + 1).filter(|&i| i < text.len() && starts(i)));
+    cuts.push(text.len());
+    cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
+
+/// The skeleton of `text` and the raw contents of its runs, or `None` when a run spans lines.
 fn skeleton(text: &str) -> Option<(String, Vec<&str>)> {
-    if text.len() > MAX_SHARED || text.contains([SLOT, COMMENT]) {
-        return None;
-    }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut runs = Vec::new();
@@ -256,6 +286,16 @@ mod tests {
     }
 
     #[test]
+    fn documents_of_a_file_share_skeletons() {
+        let one = "---\nkind: A\nname: \"x1\"\n";
+        let file = format!("# head \"q\"\n{}{}{}", one, one.replace("x1", "x2"), one.replace("x1", "x3"));
+        assert_eq!(documents(&file).len(), 4);
+        assert_eq!(agree(&[&file]), 2);
+        // `---` inside a line, or as the start of a longer word, does not cut.
+        assert_eq!(documents("a: \"---\"\n----: 1\n--- # c\nb: 2\n").len(), 2);
+    }
+
+    #[test]
     fn runs_inside_other_scalars_and_keys_never_stand_for_values() {
         agree(&[
             "k: plain \"quoted\" word\n",
@@ -271,6 +311,11 @@ mod tests {
             "x: \"multi\n  line\"\n",
             "x: \"tab\tinside\"\n",
             "- \"a\" # c\n- \"b\"\n---\n- \"c\"\n",
+            "%YAML 1.2\n---\na: \"b\"\n",
+            "a: 1\n---\n",
+            "---\n---\na: \"1\"\n...\n---\nb: \"2\"\n",
+            "a: \"1\"\n--- \"x\"\n",
+            "a: |\n  x\n---\nb: \"\"\n",
         ]);
     }
 }
