@@ -21,7 +21,8 @@
 //! - Files holding the placeholder characters themselves or directives, runs that span lines,
 //!   and very large files are parsed in full.
 //!
-//! A file is cut into its documents first (at each `---` line), and each document has its own
+//! Block scalars (`key: |` and the lines indented under it) are kept as they are: their quotes
+//! are text. A file is cut into its documents first (at each `---` line), and each document has its own
 //! skeleton: the 32 WorkflowTemplates of a tier's `children.yaml` are parsed as a few.
 //!
 //! Only parsing is shared: every check still runs on every document's own values.
@@ -144,9 +145,25 @@ fn skeleton(text: &str) -> Option<(String, Vec<&str>)> {
     let mut out = String::with_capacity(text.len());
     let mut runs = Vec::new();
     let mut copied = 0; // `text[..copied]` is accounted for in `out`
+    let mut line_start = 0;
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
+            b'\n' => {
+                i += 1;
+                // A block scalar's lines are kept as they are (their quotes are text).
+                if let Some(indent) = block_header(&text[line_start..i - 1]) {
+                    while i < bytes.len() {
+                        let end = text[i..].find('\n').map_or(bytes.len(), |e| i + e + 1);
+                        let line = text[i..end].trim_end_matches(['\n', '\r']);
+                        if !line.trim().is_empty() && line.len() - line.trim_start_matches(' ').len() <= indent {
+                            break;
+                        }
+                        i = end;
+                    }
+                }
+                line_start = i;
+            }
             b'"' => {
                 let end = run_end(bytes, i)?;
                 let after = text[end + 1..].trim_start_matches([' ', '\t']);
@@ -170,6 +187,19 @@ fn skeleton(text: &str) -> Option<(String, Vec<&str>)> {
     }
     out.push_str(&text[copied..]);
     Some((out, runs))
+}
+
+/// The indentation of a line that opens a block scalar (`key: |`, `- >-`), if it does. A line
+/// taken for one by mistake only means its following lines are not shared.
+fn block_header(line: &str) -> Option<usize> {
+    let content = match line.find(" #") {
+        Some(c) => &line[..c],
+        None => line,
+    };
+    let content = content.trim_end();
+    let head = content.trim_end_matches(['-', '+', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    let indicator = head.strip_suffix(['|', '>'])?;
+    (indicator.is_empty() || indicator.ends_with([' ', '\t'])).then(|| line.len() - line.trim_start_matches(' ').len())
 }
 
 /// The index of the `"` closing the run opened at `open`; `None` if the run reaches a line end.
@@ -308,6 +338,18 @@ mod tests {
     }
 
     #[test]
+    fn block_scalars_are_kept_as_they_are() {
+        let a = "s: |\n  echo \"$A\" # text\n\n  more\nt: \"v\"\n";
+        let (sk, runs) = skeleton(a).unwrap();
+        assert_eq!(runs, vec!["v"]);
+        assert!(sk.starts_with("s: |\n  echo \"$A\" # text\n\n  more\nt: \""), "{sk:?}");
+        assert_eq!(agree(&[a, &a.replace("\"v\"", "\"w\"")]), 1);
+        assert_eq!(block_header("    source: |"), Some(4));
+        assert_eq!(block_header("- >-  # c"), Some(0));
+        assert_eq!(block_header("a: b|"), None);
+    }
+
+    #[test]
     fn documents_of_a_file_share_skeletons() {
         let one = "---\nkind: A\nname: \"x1\"\n";
         let file = format!("# head \"q\"\n{}{}{}", one, one.replace("x1", "x2"), one.replace("x1", "x3"));
@@ -338,6 +380,9 @@ mod tests {
             "---\n---\na: \"1\"\n...\n---\nb: \"2\"\n",
             "a: \"1\"\n--- \"x\"\n",
             "a: |\n  x\n---\nb: \"\"\n",
+            "s: |\n  echo \"$A\"\n  # not a comment\nt: \"v\"\n",
+            "s: |\n  echo \"$B\"\n  # still text\nt: \"w\"\n",
+            "- >-\n    \"q\"\n\n    x\n- \"r\"\n",
         ]);
     }
 }
