@@ -215,10 +215,8 @@ pub fn execute(
     let g = ctx.graph;
     // Before anything else: stop servers a crashed build left running.
     let servers = Services::new(&ctx.layout.root);
-    let dependents = g.dependents();
-    let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
-    let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::new();
-    let mut outputs: HashMap<NodeIx, (Digest, Status)> = HashMap::new();
+    let mut outcomes: HashMap<NodeIx, Outcome> = HashMap::with_capacity(plan.order.len());
+    let mut outputs: HashMap<NodeIx, (Digest, Status)> = HashMap::with_capacity(plan.order.len());
     let mut waiting_deps: HashMap<NodeIx, usize> = HashMap::new();
     let mut ready: Vec<NodeIx> = Vec::new();
     for &n in &plan.order {
@@ -253,6 +251,8 @@ pub fn execute(
         let outputs = outputs.into_iter().map(|(n, (d, _))| (n, d)).collect();
         return Ok(Executed { outcomes, outputs, interrupted: false });
     }
+    let dependents = g.dependents();
+    let in_plan: HashSet<NodeIx> = plan.order.iter().copied().collect();
     let bar = progress_bar(cfg.progress, to_run);
     let mut pool = Pool::new(cfg.budget);
     let mut queue: Vec<Waiting> = Vec::new();

@@ -32,6 +32,20 @@ pub struct Info {
     pub refs: Vec<String>,
 }
 
+/// What a node's set of templates reads, as key inputs.
+#[derive(Debug, Clone)]
+pub struct TemplateKeys {
+    /// `var:<dotted path>` and the variable's digest.
+    pub vars: Vec<(String, Digest)>,
+    /// A template reads the tier (`tier`, `tier_budget`).
+    pub tier: bool,
+    /// A template reads the cell list (`matrix`, `cells`).
+    pub cells: bool,
+}
+
+/// Keyed by the rule's number and the paths, `\0`-separated.
+type KeysMemo = HashMap<String, Result<Arc<TemplateKeys>, String>>;
+
 /// Templates, their analyses and compiled validators, shared by every render in a process.
 pub struct Library {
     env: Environment<'static>,
@@ -40,6 +54,8 @@ pub struct Library {
     /// The same, by the path a rule names (planning looks up every node's sources).
     by_path: Mutex<HashMap<String, Arc<Info>>>,
     var_digests: Mutex<HashMap<String, Digest>>,
+    /// Per rule and list of template paths: what they read.
+    keys: Mutex<KeysMemo>,
     validators: Mutex<HashMap<String, Arc<Validators>>>,
     shell: ShellChecks,
     yaml: Shapes,
@@ -78,6 +94,7 @@ impl Library {
             infos: Mutex::default(),
             by_path: Mutex::default(),
             var_digests: Mutex::default(),
+            keys: Mutex::default(),
             validators: Mutex::default(),
             shell: ShellChecks::default(),
             yaml: Shapes::default(),
@@ -160,6 +177,23 @@ impl Library {
         let d = Digest::of("loadbuild 2026-11 var", &text);
         memo.insert(path.to_string(), d);
         d
+    }
+
+    /// What the templates at `paths` read, for nodes of rule number `rule`: computed by
+    /// `make` once per such list.
+    pub fn template_keys(
+        &self,
+        rule: usize,
+        paths: &[&str],
+        make: impl FnOnce() -> Result<TemplateKeys, String>,
+    ) -> Result<Arc<TemplateKeys>, String> {
+        let key = format!("{rule}\0{}", paths.join("\0"));
+        if let Some(k) = self.keys.lock().expect("no panic holding the key memo").get(&key) {
+            return k.clone();
+        }
+        let made = make().map(Arc::new);
+        self.keys.lock().expect("no panic holding the key memo").insert(key, made.clone());
+        made
     }
 
     /// The validators for a schema configuration, compiled lazily and kept for the process.

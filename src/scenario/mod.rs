@@ -106,9 +106,29 @@ pub fn render_with(job: &Job, validation: Validation) -> Result<Vec<NewFile>, St
 /// cell list when a template reads them. `sources` are `(name, path)` of the node's sources.
 pub fn key_inputs(ctx: &Ctx, n: NodeIx, sources: &[(String, String)], inputs: &mut BTreeMap<String, Digest>) -> Result<(), String> {
     let lib = &ctx.templates.scenarios;
-    let rule = &ctx.rules.rules[ctx.graph.nodes[n].rule];
-    let mut infos = Vec::with_capacity(sources.len());
-    for (_, rel) in sources {
+    let rule = ctx.graph.nodes[n].rule;
+    let paths: Vec<&str> = sources.iter().map(|(_, rel)| rel.as_str()).collect();
+    // Nodes of a rule share their few combinations of templates: each is analysed once.
+    let keys = lib.template_keys(rule, &paths, || template_keys(ctx, rule, &paths))?;
+    for (name, digest) in &keys.vars {
+        inputs.insert(name.clone(), *digest);
+    }
+    if keys.tier {
+        let budget = ctx.lf.tier(&ctx.graph.tier).and_then(|t| t.budget).map(|b| b.as_secs());
+        inputs.insert("tier".into(), Digest::of("loadbuild 2026-11 tier", &(&ctx.graph.tier, budget)));
+    }
+    if keys.cells {
+        inputs.insert("cells".into(), Digest::of("loadbuild 2026-11 cells", &active_ids(ctx, n)));
+    }
+    Ok(())
+}
+
+/// What the templates at `paths` (a node of rule number `rule`) read, for its key.
+fn template_keys(ctx: &Ctx, rule: usize, paths: &[&str]) -> Result<library::TemplateKeys, String> {
+    let lib = &ctx.templates.scenarios;
+    let rule = &ctx.rules.rules[rule];
+    let mut infos = Vec::with_capacity(paths.len());
+    for rel in paths {
         infos.push(lib.load(&ctx.lf.root, &ctx.lf.templates_dir, rel)?);
     }
     let declared: BTreeSet<&str> = infos.iter().map(|i| i.name.as_str()).collect();
@@ -121,20 +141,14 @@ pub fn key_inputs(ctx: &Ctx, n: NodeIx, sources: &[(String, String)], inputs: &m
                 info.name, rule.name, rule.origin
             ));
         }
-        vars.extend(info.vars.iter().cloned());
-        names.extend(info.names.iter().cloned());
+        vars.extend(info.vars.iter().map(String::as_str));
+        names.extend(info.names.iter().map(String::as_str));
     }
-    for v in &vars {
-        inputs.insert(format!("var:{v}"), lib.var_digest(&ctx.lf.vars, v));
-    }
-    if names.contains("tier") || names.contains("tier_budget") {
-        let budget = ctx.lf.tier(&ctx.graph.tier).and_then(|t| t.budget).map(|b| b.as_secs());
-        inputs.insert("tier".into(), Digest::of("loadbuild 2026-11 tier", &(&ctx.graph.tier, budget)));
-    }
-    if names.contains("matrix") || names.contains("cells") {
-        inputs.insert("cells".into(), Digest::of("loadbuild 2026-11 cells", &active_ids(ctx, n)));
-    }
-    Ok(())
+    Ok(library::TemplateKeys {
+        vars: vars.iter().map(|v| (format!("var:{v}"), lib.var_digest(&ctx.lf.vars, v))).collect(),
+        tier: names.contains("tier") || names.contains("tier_budget"),
+        cells: names.contains("matrix") || names.contains("cells"),
+    })
 }
 
 fn active_ids(ctx: &Ctx, n: NodeIx) -> Vec<String> {
