@@ -127,6 +127,28 @@ struct Done {
     ms: u64,
 }
 
+/// What workers tell the main loop.
+enum Msg {
+    Done(Done),
+    /// The node waits for a verdict computed elsewhere (the shell tools on a new script shape)
+    /// and no longer needs its cores: another node may have them meanwhile.
+    Parked(NodeIx),
+}
+
+/// A rendered node waiting for its verdict, for the finisher thread.
+type Parked = (NodeIx, crate::scenario::Rendered, PathBuf, Instant);
+
+/// Stores a render's files once its checks have all passed.
+fn finish_render(
+    layout: &crate::store::Layout,
+    rendered: Result<crate::scenario::Rendered, String>,
+    out: &std::path::Path,
+) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
+    let files = rendered.and_then(crate::scenario::Rendered::finish).map_err(|e| (e, None))?;
+    let tree = objects::store(layout, out, files).map_err(|e| (e.to_string(), None))?;
+    Ok((tree, Status::Ok, 1))
+}
+
 /// A file name for a node's log.
 fn log_name(id: &str) -> String {
     crate::backend::file_name(id) + ".log"
@@ -143,11 +165,7 @@ fn perform(
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let fail = |e: String| (e, None);
     match work {
-        Work::Render(job) => {
-            let files = crate::scenario::render(&job).map_err(fail)?;
-            let tree = objects::store(layout, &out, files).map_err(|e| fail(e.to_string()))?;
-            Ok((tree, Status::Ok, 1))
-        }
+        Work::Render(job) => finish_render(layout, crate::scenario::prepare(&job, crate::scenario::Validation::Full), &out),
         Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
@@ -259,7 +277,7 @@ pub fn execute(
     let mut keys: HashMap<NodeIx, (Digest, BTreeMap<String, Digest>)> = HashMap::new();
     let mut running: HashMap<NodeIx, Need> = HashMap::new();
     let mut stopping = false;
-    let (tx, rx) = mpsc::channel::<Done>();
+    let (tx, rx) = mpsc::channel::<Msg>();
     let tmp_root = ctx.layout.tmp();
 
     // A fixed pool: no node runs without at least one core of the budget, so this many
@@ -269,19 +287,44 @@ pub fn execute(
     let job_rx = std::sync::Mutex::new(job_rx);
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
+        // Parked renders are finished (waited for, stored) here, in order.
+        let (park_tx, park_rx) = mpsc::channel::<Parked>();
+        {
+            let (tx, layout) = (tx.clone(), ctx.layout);
+            scope.spawn(move || {
+                for (n, rendered, out, t0) in park_rx {
+                    let result = finish_render(layout, Ok(rendered), &out);
+                    let _ = remove_tree(&out);
+                    let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
+                }
+            });
+        }
         for _ in 0..cfg.budget.cores.max(1) {
-            let (tx, job_rx, cancel, layout, servers) = (tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
+            let (tx, park_tx, job_rx, cancel, layout, servers) =
+                (tx.clone(), park_tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
             scope.spawn(move || {
                 loop {
                     let job = job_rx.lock().expect("no worker panics holding the queue").recv();
                     let Ok((n, work, out)) = job else { return };
                     let t0 = Instant::now();
-                    let result = perform(layout, backend, servers, work, out.clone(), &cancel);
+                    let result = match work {
+                        // A render whose shell verdict is still coming waits off the core.
+                        Work::Render(job) => match crate::scenario::prepare(&job, crate::scenario::Validation::Full) {
+                            Ok(r) if !r.ready() => {
+                                let _ = tx.send(Msg::Parked(n));
+                                let _ = park_tx.send((n, r, out, t0));
+                                continue;
+                            }
+                            rendered => finish_render(layout, rendered, &out),
+                        },
+                        work => perform(layout, backend, servers, work, out.clone(), &cancel),
+                    };
                     let _ = remove_tree(&out);
-                    let _ = tx.send(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 });
+                    let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
                 }
             });
         }
+        drop(park_tx);
         drop(tx);
         loop {
             // Decide each newly ready node: fresh after all (cutoff), or queued to run.
@@ -332,7 +375,11 @@ pub fn execute(
             }
             bar.set_message(format!("running {} · queued {}", running.len(), queue.len()));
             let done = match rx.recv_timeout(Duration::from_millis(100)) {
-                Ok(d) => d,
+                Ok(Msg::Done(d)) => d,
+                Ok(Msg::Parked(n)) => {
+                    pool.park(running.get_mut(&n).expect("a parked node is running"));
+                    continue;
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if cancel.load(Ordering::Relaxed) && !stopping {
                         stopping = true;

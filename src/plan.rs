@@ -289,6 +289,31 @@ pub fn key(ctx: &Ctx, n: NodeIx, statics: &Statics, dep_outputs: &[(NodeIx, Dige
 
 /// Decides a node's state once its key is known.
 pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap<String, Digest>) -> State {
+    judge_with(ctx, index, n, key, inputs, &|out| intact(ctx, n, out))
+}
+
+/// Is a recorded output still as recorded? One `stat` per file; for a toolchain, its
+/// environment is probed too.
+pub fn intact(ctx: &Ctx, n: NodeIx, out: &crate::store::Tree) -> Result<(), String> {
+    out.verify(ctx.layout).and_then(|()| match ctx.rules.rules[ctx.graph.nodes[n].rule].action {
+        // External state: the receipt is not enough, the environment must still be there.
+        Action::Toolchain => {
+            let base = crate::backend::toolchain::base(&ctx.layout.root);
+            crate::backend::toolchain::intact(&ctx.layout.tree(&out.digest), &base)
+        }
+        _ => Ok(()),
+    })
+}
+
+/// [`judge`], with the check that a recorded output is intact given.
+fn judge_with(
+    ctx: &Ctx,
+    index: &Index,
+    n: NodeIx,
+    key: Digest,
+    inputs: &BTreeMap<String, Digest>,
+    intact: &dyn Fn(&crate::store::Tree) -> Result<(), String>,
+) -> State {
     let id = &ctx.graph.nodes[n].id;
     if index.is_forced(id) {
         return State::Stale(Stale::Forced);
@@ -297,15 +322,7 @@ pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap
         if out.status == Status::Failed {
             return State::Stale(Stale::PreviousFailed);
         }
-        let intact = out.tree.verify(ctx.layout).and_then(|()| match ctx.rules.rules[ctx.graph.nodes[n].rule].action {
-            // External state: the receipt is not enough, the environment must still be there.
-            Action::Toolchain => {
-                let base = crate::backend::toolchain::base(&ctx.layout.root);
-                crate::backend::toolchain::intact(&ctx.layout.tree(&out.tree.digest), &base)
-            }
-            _ => Ok(()),
-        });
-        return match intact {
+        return match intact(&out.tree) {
             Ok(()) => State::Fresh { key, output: out.tree.digest },
             Err(why) => State::Stale(Stale::OutputMissing { why }),
         };
@@ -328,27 +345,97 @@ pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap
 
 /// Plans the closure of `targets`.
 pub fn plan(ctx: &Ctx, targets: &[NodeIx], index: &Index, sources: &mut Sources) -> Result<Plan, Diagnostics> {
+    let statics = plan_statics(ctx, targets, sources)?;
+    Ok(plan_from(ctx, statics, index))
+}
+
+/// The first half of planning, which needs no index: the closure of `targets` in
+/// topological order and each node's static inputs. A caller may read the index meanwhile.
+pub fn plan_statics(ctx: &Ctx, targets: &[NodeIx], sources: &mut Sources) -> Result<(Vec<NodeIx>, HashMap<NodeIx, Statics>), Diagnostics> {
     let order = ctx.graph.closure(targets);
-    let mut states: HashMap<NodeIx, State> = HashMap::with_capacity(order.len());
     let mut all_statics = HashMap::with_capacity(order.len());
     let mut diags = Diagnostics::default();
     for &n in &order {
         let node = &ctx.graph.nodes[n];
-        if let Some(skip) = &node.skipped {
-            states.insert(n, State::Skipped(skip.clone()));
+        if node.skipped.is_some() {
             continue;
         }
-        let st = match statics(ctx, n, sources) {
-            Ok(s) => s,
+        match statics(ctx, n, sources) {
+            Ok(s) => {
+                all_statics.insert(n, s);
+            }
             Err(e) => {
                 let rule = &ctx.rules.rules[node.rule];
                 diags.push(
                     Diagnostic::error(format!("node `{}`: {e}", node.id))
                         .help(format!("check the rule `{}` at {}", rule.name, rule.origin)),
                 );
-                continue;
             }
-        };
+        }
+    }
+    diags.into_result((order, all_statics))
+}
+
+/// The second half of planning: every node's state. Outputs are checked for being intact
+/// on two threads (a `stat` per file of every fresh node is most of a no-op's planning): the
+/// states are first worked out as if every recorded output were intact, the outputs that
+/// made a node fresh are then checked, and only if one is not are the states worked out again.
+pub fn plan_from(ctx: &Ctx, (order, statics): (Vec<NodeIx>, HashMap<NodeIx, Statics>), index: &Index) -> Plan {
+    let checked: std::sync::Mutex<Vec<NodeIx>> = Default::default();
+    let assume_intact = |n: NodeIx, _: &crate::store::Tree| {
+        checked.lock().expect("no panic holding the list").push(n);
+        Ok(())
+    };
+    let states = states(ctx, &order, &statics, index, &assume_intact);
+    let to_check: Vec<(NodeIx, Digest)> = checked
+        .into_inner()
+        .expect("no panic holding the list")
+        .into_iter()
+        .filter_map(|n| match &states[&n] {
+            State::Fresh { key, .. } => Some((n, *key)),
+            _ => None,
+        })
+        .collect();
+    let check = |part: &[(NodeIx, Digest)]| -> Vec<(NodeIx, Result<(), String>)> {
+        part.iter().map(|&(n, key)| (n, intact(ctx, n, &index.lookup(&key).expect("a fresh node's key is indexed").tree))).collect()
+    };
+    let results: HashMap<NodeIx, Result<(), String>> = if to_check.len() < 256 {
+        check(&to_check).into_iter().collect()
+    } else {
+        let (first, second) = to_check.split_at(to_check.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| check(second));
+            let mut all = check(first);
+            all.extend(other.join().expect("checking outputs does not panic"));
+            all.into_iter().collect()
+        })
+    };
+    let states = if results.values().all(Result::is_ok) {
+        states
+    } else {
+        let known = |n: NodeIx, out: &crate::store::Tree| results.get(&n).cloned().unwrap_or_else(|| intact(ctx, n, out));
+        self::states(ctx, &order, &statics, index, &known)
+    };
+    Plan { order, states, statics }
+}
+
+/// Every node's state, in topological order, deciding whether a recorded output is intact
+/// with `intact`.
+fn states(
+    ctx: &Ctx,
+    order: &[NodeIx],
+    statics: &HashMap<NodeIx, Statics>,
+    index: &Index,
+    intact: &dyn Fn(NodeIx, &crate::store::Tree) -> Result<(), String>,
+) -> HashMap<NodeIx, State> {
+    let mut states: HashMap<NodeIx, State> = HashMap::with_capacity(order.len());
+    for &n in order {
+        let node = &ctx.graph.nodes[n];
+        if let Some(skip) = &node.skipped {
+            states.insert(n, State::Skipped(skip.clone()));
+            continue;
+        }
+        let Some(st) = statics.get(&n) else { continue };
         let mut dep_outputs = Vec::with_capacity(node.deps.len());
         let mut pending = None;
         for &d in &node.deps {
@@ -363,12 +450,11 @@ pub fn plan(ctx: &Ctx, targets: &[NodeIx], index: &Index, sources: &mut Sources)
         let state = match pending {
             Some(d) => State::Stale(Stale::DepWillRebuild { dep: ctx.graph.nodes[d].id.clone() }),
             None => {
-                let (k, inputs) = key(ctx, n, &st, &dep_outputs);
-                judge(ctx, index, n, k, &inputs)
+                let (k, inputs) = key(ctx, n, st, &dep_outputs);
+                judge_with(ctx, index, n, k, &inputs, &|out| intact(n, out))
             }
         };
         states.insert(n, state);
-        all_statics.insert(n, st);
     }
-    diags.into_result(Plan { order, states, statics: all_statics })
+    states
 }

@@ -66,6 +66,15 @@ impl Pool {
         }
     }
 
+    /// A running node that no longer computes (it waits for a verdict) gives back its cores
+    /// and memory; its mutexes stay held until [`Self::give`].
+    pub fn park(&mut self, need: &mut Need) {
+        self.cores -= need.cores;
+        self.memory -= need.memory;
+        need.cores = 0;
+        need.memory = 0;
+    }
+
     pub fn idle(&self) -> bool {
         self.cores == 0
     }

@@ -135,10 +135,16 @@ pub struct GraphArgs {
 }
 
 pub(super) fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mut StatCache) -> Result<(Index, Plan), Failure> {
-    let index = Index::load(&s.layout.journal())?;
     let ctx = s.ctx(graph);
     let mut sources = Sources::new(&s.lf.root, stat);
-    let plan = plan::plan(&ctx, targets, &index, &mut sources)?;
+    // The journal is read while the nodes' static inputs are worked out, which need no index.
+    let (index, statics) = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| Index::load(&s.layout.journal()));
+        let statics = plan::plan_statics(&ctx, targets, &mut sources);
+        (reading.join().expect("reading the journal does not panic"), statics)
+    });
+    let index = index?;
+    let plan = plan::plan_from(&ctx, statics?, &index);
     Ok((index, plan))
 }
 

@@ -31,11 +31,14 @@ pub struct RenderArgs {
 
 const MANIFEST: &str = ".loadbuild-render.json";
 
+/// A node's entry in the manifest: (output digest, directory relative to DIR, files).
+type Entry = (String, String, Vec<String>);
+
 /// What a previous `render` published into the directory.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Published {
     /// Node id → (output digest, directory relative to DIR, files relative to it).
-    nodes: BTreeMap<String, (String, String, Vec<String>)>,
+    nodes: BTreeMap<String, Entry>,
 }
 
 pub fn render(loadfile: Option<PathBuf>, mut a: RenderArgs) -> CmdResult {
@@ -98,31 +101,47 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
     let old: Published = serde_json::from_slice(&old_bytes).unwrap_or_default();
     // Files are checked relative to DIR: a no-op stats every published file.
     let dir_fd = crate::store::Dir::open(out)?;
-    let present = |dir: &str, f: &str| {
-        let rel = if dir.is_empty() { f.to_string() } else { format!("{dir}/{f}") };
-        dir_fd.stat(&rel).is_ok_and(|st| st.is_file)
-    };
-    let mut new = Published::default();
-    let (mut written, mut kept, mut removed) = (0, 0, 0);
-    for &(n, digest) in built {
+    // Each node's files are its own: two threads share the nodes.
+    // (node id, its entry, whether its files were written)
+    let one = |&(n, digest): &(NodeIx, Digest)| -> std::io::Result<(String, Entry, bool)> {
         let id = graph.nodes[n].id.clone();
         let dir = node_dir(s, graph, n);
         let hex = digest.to_hex();
+        let present = |f: &str| {
+            let rel = if dir.is_empty() { f.to_string() } else { format!("{dir}/{f}") };
+            dir_fd.stat(&rel).is_ok_and(|st| st.is_file)
+        };
         if let Some((d, old_dir, files)) = old.nodes.get(&id)
             && *d == hex
             && *old_dir == dir
-            && files.iter().all(|f| present(&dir, f))
+            && files.iter().all(|f| present(f))
         {
-            new.nodes.insert(id, (hex, dir, files.clone()));
-            kept += 1;
-            continue;
+            let files = files.clone();
+            return Ok((id, (hex, dir, files), false));
         }
         if let Some((_, old_dir, files)) = old.nodes.get(&id) {
             remove_files(&out.join(old_dir), files);
         }
         let files = publish_tree(&s.layout.tree(&digest), &out.join(&dir))?;
-        new.nodes.insert(id, (hex, dir, files));
-        written += 1;
+        Ok((id, (hex, dir, files), true))
+    };
+    let (first, second) = built.split_at(built.len() / 2);
+    let done: Vec<_> = std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(one).collect::<Vec<_>>());
+        let mut all: Vec<_> = first.iter().map(one).collect();
+        all.extend(other.join().expect("publishing does not panic"));
+        all
+    });
+    let mut new = Published::default();
+    let (mut written, mut kept, mut removed) = (0, 0, 0);
+    for r in done {
+        let (id, entry, wrote) = r?;
+        if wrote {
+            written += 1;
+        } else {
+            kept += 1;
+        }
+        new.nodes.insert(id, entry);
     }
     for (id, (_, dir, files)) in &old.nodes {
         if !new.nodes.contains_key(id) {

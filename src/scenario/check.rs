@@ -5,7 +5,8 @@
 //!   object: names, labels and quantities valid ([`super::names`]), its schema satisfied
 //!   ([`super::schema`]), and no template syntax left over — except Argo's `{{…}}` in Argo
 //!   objects, each of which must be an Argo expression.
-//! - `.sh`: the cell-values block holds only literal assignments; `bash -n` and shellcheck pass.
+//! - `.sh`: no template syntax left; the cell-values block and the tools (`bash -n`, shellcheck)
+//!   are [`super::shell`]'s.
 //! - `.conf`: a Spark properties file: `spark.key value` lines, no key twice.
 //! - `.json`: parses.
 //!
@@ -19,7 +20,6 @@ use serde_json::Value;
 use super::functions::is_argo_expression;
 use super::names;
 use super::schema::{Validators, Violation};
-use super::shell::ShellChecks;
 use super::yaml::Shapes;
 
 /// One thing wrong with a rendered file.
@@ -41,10 +41,9 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What to check with: schemas, the shell tools, and the YAML parses of document shapes.
+/// What to check with: schemas and the YAML parses of document shapes.
 pub struct Checkers<'a> {
     pub schemas: &'a Validators,
-    pub shell: &'a ShellChecks,
     pub yaml: &'a Shapes,
 }
 
@@ -54,11 +53,8 @@ pub fn check(file: &str, text: &str, with: &Checkers) -> Vec<Problem> {
     let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
     match ext {
         "yaml" | "yml" => check_yaml(text, with).into_iter().map(|(p, r)| problem(p, r)).collect(),
-        "sh" => {
-            let mut out: Vec<Problem> = leftover_syntax(text).into_iter().map(|(p, r)| problem(p, r)).collect();
-            out.extend(with.shell.check(text).into_iter().map(|(p, r)| problem(p, r)));
-            out
-        }
+        // The shell tools' part is started by the caller ([`ShellChecks::start`]).
+        "sh" => leftover_syntax(text).into_iter().map(|(p, r)| problem(p, r)).collect(),
         "conf" => leftover_syntax(text).into_iter().chain(check_properties(text)).map(|(p, r)| problem(p, r)).collect(),
         "json" => match serde_json::from_str::<Value>(text) {
             Ok(_) => Vec::new(),

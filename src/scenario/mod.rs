@@ -72,16 +72,46 @@ pub fn render(job: &Job) -> Result<Vec<NewFile>, String> {
 
 /// [`render`], choosing the checks (for benchmarks; builds always validate fully).
 pub fn render_with(job: &Job, validation: Validation) -> Result<Vec<NewFile>, String> {
+    prepare(job, validation)?.finish()
+}
+
+/// A node rendered and checked in this process, perhaps still waiting for the shell tools'
+/// verdict on a script shape (they run on a thread of their own).
+pub struct Rendered {
+    files: Vec<NewFile>,
+    problems: Vec<Problem>,
+    shell: Vec<(String, shell::Verdict)>,
+}
+
+impl Rendered {
+    /// Are all verdicts in?
+    pub fn ready(&self) -> bool {
+        self.shell.iter().all(|(_, v)| v.ready())
+    }
+
+    /// The files, or every problem found, once the verdicts are in.
+    pub fn finish(self) -> Result<Vec<NewFile>, String> {
+        let mut problems = self.problems;
+        for (file, verdict) in self.shell {
+            problems.extend(verdict.wait().into_iter().map(|(place, rule)| Problem { file: file.clone(), place, rule }));
+        }
+        if problems.is_empty() {
+            return Ok(self.files);
+        }
+        let shown: Vec<String> = problems.iter().take(20).map(|p| format!("  {p}")).collect();
+        let more = if problems.len() > 20 { format!("\n  … and {} more", problems.len() - 20) } else { String::new() };
+        Err(format!("{} problem(s) in the rendered files:\n{}{more}", problems.len(), shown.join("\n")))
+    }
+}
+
+/// Renders `job` and runs the checks, without waiting for the shell tools.
+pub fn prepare(job: &Job, validation: Validation) -> Result<Rendered, String> {
     let key = format!("{}\0{}", job.schemas.display(), job.kubernetes);
     let validators = job.lib.validators(&key, || schema::Validators::new(job.schemas.clone(), job.kubernetes.clone()));
     let no_shell = ShellChecks::disabled();
-    let checkers = check::Checkers {
-        schemas: &validators,
-        shell: if validation == Validation::Full { job.lib.shell() } else { &no_shell },
-        yaml: job.lib.yaml(),
-    };
-    let mut problems: Vec<Problem> = Vec::new();
-    let mut files = Vec::with_capacity(job.files.len());
+    let shell_checks = if validation == Validation::Full { job.lib.shell() } else { &no_shell };
+    let checkers = check::Checkers { schemas: &validators, yaml: job.lib.yaml() };
+    let mut rendered = Rendered { files: Vec::with_capacity(job.files.len()), problems: Vec::new(), shell: Vec::new() };
     job.memo.clear();
     for (file, name) in &job.files {
         let template = job.lib.env().get_template(name).map_err(|e| format!("template `{name}`: {}", library::describe(&e)))?;
@@ -89,17 +119,16 @@ pub fn render_with(job: &Job, validation: Validation) -> Result<Vec<NewFile>, St
         if text.trim().is_empty() {
             continue;
         }
+        let script = file.ends_with(".sh");
         if validation != Validation::None {
-            problems.extend(check::check(file, &text, &checkers));
+            rendered.problems.extend(check::check(file, &text, &checkers));
+            if script {
+                rendered.shell.push((file.clone(), shell_checks.start(&text)));
+            }
         }
-        files.push(NewFile { path: file.clone(), executable: file.ends_with(".sh"), bytes: text.into_bytes() });
+        rendered.files.push(NewFile { path: file.clone(), executable: script, bytes: text.into_bytes() });
     }
-    if problems.is_empty() {
-        return Ok(files);
-    }
-    let shown: Vec<String> = problems.iter().take(20).map(|p| format!("  {p}")).collect();
-    let more = if problems.len() > 20 { format!("\n  … and {} more", problems.len() - 20) } else { String::new() };
-    Err(format!("{} problem(s) in the rendered files:\n{}{more}", problems.len(), shown.join("\n")))
+    Ok(rendered)
 }
 
 /// The key inputs a render node adds: its templates' Loadfile variables, and the tier or the

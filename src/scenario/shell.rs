@@ -11,8 +11,9 @@
 //! Each line there must be `readonly NAME='literal'` with no `'` inside: such a line means the
 //! same to the shell whatever the literal, so replacing the literals with `x` changes no parse
 //! and no shellcheck finding. The tools then run once per distinct shape (a few per tier)
-//! rather than once per cell (1,280 shellcheck processes would take tens of seconds), and the
-//! verdict is kept for the process. A script without the block is checked whole.
+//! rather than once per cell (1,280 shellcheck processes would take tens of seconds), on a
+//! thread of their own, and the verdict is kept for the process. A script without the block
+//! is checked whole.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -31,11 +32,33 @@ type Found = Vec<(String, String)>;
 
 #[derive(Default)]
 pub struct ShellChecks {
-    /// The tools' verdict per shape; a thread meeting a shape another is checking waits for it.
+    /// The tools' verdict per shape, set by the thread running them.
     memo: Mutex<HashMap<Digest, Arc<OnceLock<Found>>>>,
-    shellcheck: OnceLock<Result<PathBuf, String>>,
     /// Only the in-process check of the values block (for benchmarks).
     tools_off: bool,
+}
+
+/// What the checks say of one script: the values block's problems at once, and the tools'
+/// verdict on its shape, which may still be coming.
+pub struct Verdict {
+    found: Found,
+    tools: Option<Arc<OnceLock<Found>>>,
+}
+
+impl Verdict {
+    /// Is the tools' verdict in?
+    pub fn ready(&self) -> bool {
+        self.tools.as_ref().is_none_or(|t| t.get().is_some())
+    }
+
+    /// Every problem, waiting for the tools if they are still running.
+    pub fn wait(self) -> Found {
+        let mut found = self.found;
+        if let Some(tools) = self.tools {
+            found.extend(tools.wait().iter().cloned());
+        }
+        found
+    }
 }
 
 impl ShellChecks {
@@ -44,26 +67,49 @@ impl ShellChecks {
         ShellChecks { tools_off: true, ..ShellChecks::default() }
     }
 
-    /// Checks one script; the tools' verdict on its shape is computed once per process.
-    pub fn check(&self, text: &str) -> Found {
-        let (shape, mut found) = shape(text);
+    /// Starts checking one script. The tools run once per shape and process, on a thread of
+    /// their own: a render waiting for them need not hold a core.
+    pub fn start(&self, text: &str) -> Verdict {
+        let (shape, found) = shape(text);
         if self.tools_off {
-            return found;
+            return Verdict { found, tools: None };
         }
         let key = Digest::of_bytes(shape.as_bytes());
-        let verdict = Arc::clone(self.memo.lock().expect("no panic holding the shell memo").entry(key).or_default());
-        let tools = verdict.get_or_init(|| {
-            let problems = bash_n(&shape);
-            if !problems.is_empty() {
-                return problems;
+        let (slot, new) = {
+            let mut memo = self.memo.lock().expect("no panic holding the shell memo");
+            match memo.get(&key) {
+                Some(slot) => (Arc::clone(slot), false),
+                None => {
+                    let slot: Arc<OnceLock<Found>> = Arc::default();
+                    memo.insert(key, Arc::clone(&slot));
+                    (slot, true)
+                }
             }
-            match self.shellcheck.get_or_init(find_shellcheck) {
-                Ok(path) => shellcheck(path, &shape),
-                Err(e) => vec![(String::new(), e.clone())],
+        };
+        if new {
+            let verdict = Arc::clone(&slot);
+            let run = move || {
+                verdict.get_or_init(|| tools(&shape));
+            };
+            if let Err(e) = std::thread::Builder::new().name("shell checks".into()).spawn(run) {
+                // No thread to be had: the verdict says why rather than never coming.
+                let _ = slot.set(vec![(String::new(), format!("cannot start the shell checks: {e}"))]);
             }
-        });
-        found.extend(tools.iter().cloned());
-        found
+        }
+        Verdict { found, tools: Some(slot) }
+    }
+}
+
+/// `bash -n`, then shellcheck, on a script shape.
+fn tools(shape: &str) -> Found {
+    static SHELLCHECK: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let problems = bash_n(shape);
+    if !problems.is_empty() {
+        return problems;
+    }
+    match SHELLCHECK.get_or_init(find_shellcheck) {
+        Ok(path) => shellcheck(path, shape),
+        Err(e) => vec![(String::new(), e.clone())],
     }
 }
 
