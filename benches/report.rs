@@ -76,7 +76,8 @@ fn main() {
             id.clone(),
             BaselineCell { environment: "e".into(), run: "base".into(), spark_version: None, inputs: BTreeMap::new(), metrics: base },
         );
-        let samples = CellSamples { run_succeeded: true, error: None, spark_version: Some("4.1.1".into()), succeeded: Some(true), metrics };
+        let samples =
+            CellSamples { run_succeeded: true, error: None, spark_version: Some("4.1.1".into()), succeeded: Some(true), metrics, sets: 1 };
         cells.push(CellInput {
             id: id.clone(),
             name: id,

@@ -495,7 +495,8 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
     let g = ctx.graph;
     let m = &ctx.lf.matrix;
     let node = &g.nodes[n];
-    let mut per_cell: HashMap<u32, DepJob> = HashMap::new();
+    // Per cell and repetition set, the per-cell dependency holding `metrics.json`.
+    let mut per_cell: HashMap<u32, std::collections::BTreeMap<u32, DepJob>> = HashMap::new();
     let mut shared: Vec<(&crate::graph::Node, String)> = Vec::new();
     for &d in &node.deps {
         let dn = &g.nodes[d];
@@ -504,12 +505,13 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
             && dn.binding.len() >= m.dims.len()
         {
             let dir = ctx.layout.tree(&digest);
+            let set = dn.binding.iter().find(|(k, _)| k == "set").and_then(|(_, v)| v.parse().ok()).unwrap_or(1);
             let job = DepJob { node: dn.id.clone(), digest: digest.to_hex(), failed: status == Status::Failed, dir };
             // A cell may have several per-cell dependencies; the one with `metrics.json` wins.
-            let better =
-                per_cell.get(only).is_none_or(|old| !old.dir.join("metrics.json").is_file() && job.dir.join("metrics.json").is_file());
+            let sets = per_cell.entry(*only).or_default();
+            let better = sets.get(&set).is_none_or(|old| !old.dir.join("metrics.json").is_file() && job.dir.join("metrics.json").is_file());
             if better {
-                per_cell.insert(*only, job);
+                sets.insert(set, job);
             }
         } else {
             shared.push((dn, digest.to_hex()));
@@ -540,7 +542,7 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
                 name: m.name(cell),
                 values: cell.0.to_vec(),
                 skip: g.cell_skips[c as usize].as_ref().map(|s| (s.reason.clone(), s.rule.clone())),
-                dep: per_cell.remove(&c),
+                deps: per_cell.remove(&c).map(|sets| sets.into_values().collect()).unwrap_or_default(),
                 dims,
                 inputs,
             }
