@@ -6,7 +6,7 @@
 use super::columns::TripColumns;
 use super::route::Route;
 use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
-use super::tariff::{dollars, metered_cents};
+use super::tariff::metered_cents;
 use super::zones::{self, Borough, JFK, LAGUARDIA, ServiceZone};
 
 /// Share of trips the TLC could not attribute (payment type 0): passenger count, rate code,
@@ -183,33 +183,30 @@ impl Model {
             3 if chance(rng, 0.3) => -1,
             _ => 1,
         };
-        let recorded_miles = if chance(rng, BOGUS_DISTANCE_SHARE) {
-            round(500.0 + unit(rng) * 99_500.0) as f64
-        } else {
-            round(miles * 100.0) as f64 / 100.0
-        };
+        let recorded_hundredths =
+            if chance(rng, BOGUS_DISTANCE_SHARE) { round(500.0 + unit(rng) * 99_500.0) * 100 } else { round(miles * 100.0) };
 
-        let dollars = |cents: i64| dollars(sign * cents);
+        let cents = |cents: i64| (sign * cents) as i32;
         out.vendor.push(vendor);
         out.pickup.push(pickup * MICROS);
         out.dropoff.push((pickup + seconds) * MICROS);
-        out.passengers.push(self.passengers.sample(rng));
-        out.distance.push(recorded_miles);
-        out.rate_code.push(rate_code);
-        out.stored_and_forwarded.push(vendor == 1 && chance(rng, 0.02));
+        out.passengers.push(self.passengers.sample(rng) as i32);
+        out.distance.push(recorded_hundredths as i32);
+        out.rate_code.push(rate_code as i32);
+        out.stored_and_forwarded.push(i32::from(vendor == 1 && chance(rng, 0.02)));
         out.known.push(known);
         out.pickup_zone.push(from);
         out.dropoff_zone.push(to);
-        out.payment.push(payment);
-        out.fare.push(dollars(fare));
-        out.extra.push(dollars(extra));
-        out.mta_tax.push(dollars(mta_tax));
-        out.tip.push(dollars(tip));
-        out.tolls.push(dollars(tolls));
-        out.improvement.push(dollars(improvement));
-        out.total.push(dollars(before_tip + tip));
-        out.congestion.push(dollars(congestion));
-        out.airport.push(dollars(airport));
+        out.payment.push(payment as i32);
+        out.fare.push(cents(fare));
+        out.extra.push(cents(extra));
+        out.mta_tax.push(cents(mta_tax));
+        out.tip.push(cents(tip));
+        out.tolls.push(cents(tolls));
+        out.improvement.push(cents(improvement));
+        out.total.push(cents(before_tip + tip));
+        out.congestion.push(cents(congestion));
+        out.airport.push(cents(airport));
     }
 
     /// Duration in whole seconds: distance at the hour's speed (up to 1.8× faster on long trips,

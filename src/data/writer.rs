@@ -1,22 +1,34 @@
 //! Writes one Parquet file batch by batch and hashes its bytes on the way to disk.
 //!
 //! A file appears under its final name only once complete and synced (written as `*.partial`,
-//! then renamed), so a crash never leaves a truncated file that looks finished.
+//! then renamed), so a crash never leaves a truncated file that looks finished. Trip files go
+//! through `TripFileWriter`, which encodes the model's integer columns itself (`dictionary.rs`)
+//! and leaves only the two delta-encoded timestamps to parquet-rs' column writer; the small
+//! zone table goes through parquet-rs' `ArrowWriter`.
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use parquet::arrow::ArrowWriter;
+use bytes::Bytes;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
+use parquet::column::page::{CompressedPage, PageWriteSpec, PageWriter};
+use parquet::column::writer::{ColumnWriter, get_column_writer, get_typed_column_writer_mut};
+use parquet::data_type::Int64Type;
+use parquet::file::properties::WriterPropertiesPtr;
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
 
 use super::DataError;
-use super::columns::TripColumns;
+use super::columns::{Column, TripColumns};
+use super::dictionary::DictionaryChunk;
 use super::layout::FilePlan;
 use super::manifest::FileEntry;
 use super::sampling::file_stream;
-use super::schema::{trip_schema, writer_properties};
+use super::schema::{ROW_GROUP_ROWS, trip_schema, writer_properties};
 use super::trips::Model;
 
 /// Rows handed to the Parquet writer at a time (whole hours are never split, so a batch can
@@ -54,25 +66,39 @@ pub(crate) fn write_trip_file(
     bytes_written: &AtomicU64,
     on_batch: &(dyn Fn(u64) + Sync),
 ) -> Result<FileEntry, DataError> {
-    write_parquet(root, &plan.relative_path(), trip_schema(), bytes_written, |sink| produce_trips(plan, model, seed, sink, on_batch))
+    let relative = plan.relative_path();
+    let (partial, path) = paths(root, &relative)?;
+    let parquet_error = |source| DataError::Parquet { path: partial.clone(), source };
+    let file = File::create(&partial).map_err(DataError::io(&partial))?;
+    let sink =
+        HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: blake3::Hasher::new(), bytes: 0, progress: bytes_written };
+    let mut writer = TripFileWriter::new(sink).map_err(parquet_error)?;
+    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), on_batch)?;
+    let sink = writer.finish().map_err(parquet_error)?;
+    let file = sink.inner.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
+    file.sync_data().map_err(DataError::io(&partial))?;
+    fs::rename(&partial, &path).map_err(DataError::io(&path))?;
+    Ok(FileEntry { path: relative, rows: plan.rows, bytes: sink.bytes, blake3: sink.hasher.finalize().to_hex().to_string() })
 }
 
 /// Generates the trip file `plan` without keeping it: only its size in bytes.
 pub(crate) fn measure_trip_file(plan: &FilePlan, model: &Model, seed: u64) -> Result<u64, DataError> {
     let parquet_error = |source| DataError::Parquet { path: PathBuf::from(plan.relative_path()), source };
-    let mut writer = ArrowWriter::try_new(ByteCounter(0), trip_schema(), Some(writer_properties())).map_err(parquet_error)?;
-    produce_trips(plan, model, seed, &mut |batch| writer.write(batch).map_err(parquet_error), &|_| {})?;
-    Ok(writer.into_inner().map_err(parquet_error)?.0)
+    let mut writer = TripFileWriter::new(ByteCounter(0)).map_err(parquet_error)?;
+    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), &|_| {})?;
+    Ok(writer.finish().map_err(parquet_error)?.0)
 }
+
+type ColumnsSink<'w> = dyn FnMut(&TripColumns) -> Result<(), DataError> + 'w;
 
 /// Feeds the trips of `plan` to `sink` in batches of whole hours.
 fn produce_trips(
     plan: &FilePlan,
     model: &Model,
     seed: u64,
-    sink: &mut BatchSink<'_>,
+    sink: &mut ColumnsSink<'_>,
     on_batch: &(dyn Fn(u64) + Sync),
-) -> Result<u64, DataError> {
+) -> Result<(), DataError> {
     let mut rng = file_stream(seed, u64::from(plan.index));
     let mut columns = TripColumns::default();
     let mut start = 0;
@@ -83,14 +109,14 @@ fn produce_trips(
             rows += plan.hours[end].rows as usize;
             end += 1;
         }
+        columns.clear();
         columns.reserve(rows);
         model.fill(&mut rng, &plan.hours[start..end], &mut columns);
-        let batch_rows = columns.len() as u64;
-        sink(&columns.take_batch())?;
-        on_batch(batch_rows);
+        sink(&columns)?;
+        on_batch(columns.len() as u64);
         start = end;
     }
-    Ok(plan.rows)
+    Ok(())
 }
 
 /// A `Write` that keeps nothing but the count.
@@ -103,6 +129,137 @@ impl Write for ByteCounter {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// One column chunk of the row group being written.
+enum Chunk {
+    Dictionary(DictionaryChunk),
+    /// parquet-rs' own column writer (delta-encoded timestamps), paging into `buffer`.
+    Writer(ColumnWriter<'static>, Arc<Mutex<Vec<u8>>>),
+}
+
+/// A trip Parquet file: row groups of `ROW_GROUP_ROWS` rows, each column chunk encoded in
+/// memory and spliced into the file when the row group is complete.
+struct TripFileWriter<W: Write + Send> {
+    file: SerializedFileWriter<W>,
+    columns: Vec<ColumnDescPtr>,
+    props: WriterPropertiesPtr,
+    chunks: Vec<Chunk>,
+    group_rows: usize,
+}
+
+impl<W: Write + Send> TripFileWriter<W> {
+    fn new(sink: W) -> parquet::errors::Result<Self> {
+        let schema = trip_schema();
+        let parquet_schema = ArrowSchemaConverter::new().convert(&schema)?;
+        let mut props = writer_properties();
+        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let props = Arc::new(props);
+        let file = SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::clone(&props))?;
+        let columns = parquet_schema.columns().to_vec();
+        let mut writer = TripFileWriter { file, columns, props, chunks: Vec::new(), group_rows: 0 };
+        writer.start_group();
+        Ok(writer)
+    }
+
+    /// Fresh column chunks for the next row group.
+    fn start_group(&mut self) {
+        self.chunks = TripColumns::default()
+            .in_schema_order()
+            .iter()
+            .zip(&self.columns)
+            .map(|(column, descr)| match column {
+                Column::Keys(_, physical, _) => Chunk::Dictionary(DictionaryChunk::new(descr.clone(), *physical)),
+                Column::Timestamps(_) => {
+                    let buffer = Arc::new(Mutex::new(Vec::new()));
+                    let pages = Box::new(BufferPages(TrackedWrite::new(SharedBuffer(Arc::clone(&buffer)))));
+                    Chunk::Writer(get_column_writer(descr.clone(), Arc::clone(&self.props), pages), buffer)
+                }
+            })
+            .collect();
+        self.group_rows = 0;
+    }
+
+    fn write(&mut self, batch: &TripColumns) -> parquet::errors::Result<()> {
+        let mut start = 0;
+        while start < batch.len() {
+            let end = batch.len().min(start + ROW_GROUP_ROWS - self.group_rows);
+            let known = &batch.known[start..end];
+            for (chunk, column) in self.chunks.iter_mut().zip(batch.in_schema_order()) {
+                match (chunk, column) {
+                    (Chunk::Dictionary(chunk), Column::Keys(keys, _, nullable)) => {
+                        chunk.write(&keys[start..end], nullable.then_some(known))?;
+                    }
+                    (Chunk::Writer(writer, _), Column::Timestamps(micros)) => {
+                        get_typed_column_writer_mut::<Int64Type>(writer).write_batch(&micros[start..end], None, None)?;
+                    }
+                    _ => unreachable!("chunks are made from the same column list"),
+                }
+            }
+            self.group_rows += end - start;
+            if self.group_rows == ROW_GROUP_ROWS {
+                self.flush_group()?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered row group to the file and starts the next one.
+    fn flush_group(&mut self) -> parquet::errors::Result<()> {
+        let chunks = std::mem::take(&mut self.chunks);
+        let mut group = self.file.next_row_group()?;
+        for chunk in chunks {
+            let (bytes, close) = match chunk {
+                Chunk::Dictionary(chunk) => chunk.finish()?,
+                Chunk::Writer(writer, buffer) => {
+                    let close = writer.close()?;
+                    let bytes = std::mem::take(&mut *buffer.lock().expect("no panics while the lock is held"));
+                    (Bytes::from(bytes), close)
+                }
+            };
+            group.append_column(&bytes, close)?;
+        }
+        group.close()?;
+        self.start_group();
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer; returns the sink.
+    fn finish(mut self) -> parquet::errors::Result<W> {
+        if self.group_rows > 0 {
+            self.flush_group()?;
+        }
+        self.file.into_inner()
+    }
+}
+
+/// A `Write` into a buffer shared with the code that splices the finished column chunk.
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("no panics while the lock is held").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Pages of one column chunk, serialized into memory.
+struct BufferPages(TrackedWrite<SharedBuffer>);
+
+impl PageWriter for BufferPages {
+    fn write_page(&mut self, page: CompressedPage) -> parquet::errors::Result<PageWriteSpec> {
+        SerializedPageWriter::new(&mut self.0).write_page(page)
+    }
+
+    fn close(&mut self) -> parquet::errors::Result<()> {
+        self.0.flush()?;
         Ok(())
     }
 }

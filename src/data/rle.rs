@@ -1,0 +1,152 @@
+//! Parquet's RLE / bit-packing hybrid encoding, for dictionary indices and definition levels.
+//!
+//! A run of 8 or more equal values becomes one RLE run (a varint header and the value);
+//! everything else is bit-packed in groups of 8, so only the page's last group is padded.
+//! The format is the one every Parquet reader decodes (see the Parquet spec, `Encodings.md`).
+
+/// Most groups of 8 in one bit-packed run, as other writers use (a one-byte header).
+const MAX_GROUPS_PER_RUN: usize = 63;
+
+/// Appends `values` (each below `1 << bit_width`) to `out` in the hybrid encoding.
+pub(crate) fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    let mut literal_start = 0; // values[literal_start..i] wait to be bit-packed
+    let mut i = 0;
+    while i < values.len() {
+        let value = values[i];
+        let mut end = i + 1;
+        while end < values.len() && values[end] == value {
+            end += 1;
+        }
+        if end - i >= 8 {
+            // Top the pending literals up to whole groups with this run's first values.
+            let pad = (8 - (i - literal_start) % 8) % 8;
+            let run_start = i + pad;
+            if end - run_start >= 8 {
+                bit_pack(&values[literal_start..run_start], bit_width, out);
+                rle_run(value, end - run_start, bit_width, out);
+                literal_start = end;
+            }
+        }
+        i = end;
+    }
+    bit_pack(&values[literal_start..], bit_width, out);
+}
+
+/// A value repeated `count` times.
+fn rle_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
+    varint((count as u64) << 1, out);
+    out.extend_from_slice(&value.to_le_bytes()[..usize::from(bit_width).div_ceil(8)]);
+}
+
+/// Values packed `bit_width` bits each, least significant bit first, in groups of 8 (the last
+/// group padded with zeros).
+fn bit_pack(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    for run in values.chunks(MAX_GROUPS_PER_RUN * 8) {
+        let groups = run.len().div_ceil(8);
+        varint(((groups as u64) << 1) | 1, out);
+        let (mut bits, mut filled) = (0u64, 0u8);
+        for &value in run.iter().chain(std::iter::repeat_n(&0, groups * 8 - run.len())) {
+            bits |= u64::from(value) << filled;
+            filled += bit_width;
+            while filled >= 8 {
+                out.push(bits as u8);
+                bits >>= 8;
+                filled -= 8;
+            }
+        }
+    }
+}
+
+fn varint(mut value: u64, out: &mut Vec<u8>) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Bits needed to write every value up to `max`.
+pub(crate) fn bit_width(max: u32) -> u8 {
+    (32 - max.leading_zeros()) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reference decoder, written from the spec.
+    fn decode(mut bytes: &[u8], bit_width: u8, count: usize) -> Vec<u32> {
+        let mut out = Vec::new();
+        let read_varint = |bytes: &mut &[u8]| {
+            let (mut value, mut shift) = (0u64, 0);
+            loop {
+                let byte = bytes[0];
+                *bytes = &bytes[1..];
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte < 0x80 {
+                    return value;
+                }
+                shift += 7;
+            }
+        };
+        while out.len() < count {
+            let header = read_varint(&mut bytes);
+            if header & 1 == 0 {
+                let width = usize::from(bit_width).div_ceil(8);
+                let mut le = [0u8; 4];
+                le[..width].copy_from_slice(&bytes[..width]);
+                bytes = &bytes[width..];
+                out.extend(std::iter::repeat_n(u32::from_le_bytes(le), (header >> 1) as usize));
+            } else {
+                let values = (header >> 1) as usize * 8;
+                let (mut bits, mut filled, mut taken) = (0u64, 0u8, 0);
+                while taken < values {
+                    while filled < bit_width {
+                        bits |= u64::from(bytes[0]) << filled;
+                        bytes = &bytes[1..];
+                        filled += 8;
+                    }
+                    out.push((bits & ((1u64 << bit_width) - 1)) as u32);
+                    bits >>= bit_width;
+                    filled -= bit_width;
+                    taken += 1;
+                }
+            }
+        }
+        assert!(bytes.is_empty(), "{} bytes left over", bytes.len());
+        out.truncate(count);
+        out
+    }
+
+    fn round_trip(values: &[u32]) {
+        let width = bit_width(values.iter().copied().max().unwrap_or(0));
+        let mut out = Vec::new();
+        encode(values, width, &mut out);
+        assert_eq!(decode(&out, width, values.len()), values, "width {width}");
+    }
+
+    #[test]
+    fn runs_literals_and_their_mixtures_decode() {
+        round_trip(&[]);
+        round_trip(&[0; 100]);
+        round_trip(&[5; 7]);
+        round_trip(&[1, 2, 3]);
+        let mixed: Vec<u32> = (0..5000).map(|i| if i % 97 < 40 { 7 } else { (i * 7919 % 301) as u32 }).collect();
+        round_trip(&mixed);
+        let long_literals: Vec<u32> = (0..3000).map(|i| (i * 31 % 65_537) as u32).collect();
+        round_trip(&long_literals);
+        let flags: Vec<u32> = (0..20_000).map(|i| u32::from(i % 41 != 0)).collect();
+        round_trip(&flags);
+    }
+
+    #[test]
+    fn a_single_value_needs_no_bits() {
+        let mut out = Vec::new();
+        encode(&[0; 20], 0, &mut out);
+        assert_eq!(out, [40]);
+        assert_eq!(bit_width(0), 0);
+        assert_eq!(bit_width(1), 1);
+        assert_eq!(bit_width(255), 8);
+        assert_eq!(bit_width(256), 9);
+    }
+}
