@@ -5,6 +5,7 @@
 //! writes them as doubles (`cents / 100`). Five columns share one validity mask: the TLC
 //! leaves them null together.
 use super::dictionary::Physical;
+use super::trips::Trip;
 
 /// Timestamps are microseconds; everything else is an integer key of the column's dictionary.
 #[derive(Default)]
@@ -56,6 +57,30 @@ impl TripColumns {
         for keys in self.keys_mut() {
             keys.reserve(rows);
         }
+    }
+
+    /// Appends `trips`, column by column.
+    pub(crate) fn append(&mut self, trips: &[Trip]) {
+        self.vendor.extend(trips.iter().map(|t| t.vendor));
+        self.pickup.extend(trips.iter().map(|t| t.pickup));
+        self.dropoff.extend(trips.iter().map(|t| t.dropoff));
+        self.passengers.extend(trips.iter().map(|t| t.passengers));
+        self.distance.extend(trips.iter().map(|t| t.distance));
+        self.rate_code.extend(trips.iter().map(|t| t.rate_code));
+        self.stored_and_forwarded.extend(trips.iter().map(|t| t.stored_and_forwarded));
+        self.known.extend(trips.iter().map(|t| t.known));
+        self.pickup_zone.extend(trips.iter().map(|t| t.pickup_zone));
+        self.dropoff_zone.extend(trips.iter().map(|t| t.dropoff_zone));
+        self.payment.extend(trips.iter().map(|t| t.payment));
+        self.fare.extend(trips.iter().map(|t| t.fare));
+        self.extra.extend(trips.iter().map(|t| t.extra));
+        self.mta_tax.extend(trips.iter().map(|t| t.mta_tax));
+        self.tip.extend(trips.iter().map(|t| t.tip));
+        self.tolls.extend(trips.iter().map(|t| t.tolls));
+        self.improvement.extend(trips.iter().map(|t| t.improvement));
+        self.total.extend(trips.iter().map(|t| t.total));
+        self.congestion.extend(trips.iter().map(|t| t.congestion));
+        self.airport.extend(trips.iter().map(|t| t.airport));
     }
 
     /// Empties every buffer, keeping its capacity.

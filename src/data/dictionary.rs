@@ -1,8 +1,8 @@
 //! One dictionary-encoded Parquet column chunk, encoded from the generator's integer keys.
 //!
 //! The trip model produces whole cents, hundredths of a mile and small ids, so a value's
-//! dictionary slot is found with an integer hash (and, for the surcharges that repeat row
-//! after row, a compare with the previous key) instead of hashing 8-byte doubles; statistics
+//! dictionary slot is found by indexing a table with the key (or hashing the rare far-out
+//! key) instead of hashing 8-byte doubles; statistics
 //! come from the dictionary, not from every row. The chunk has the layout other writers give
 //! it: one PLAIN dictionary page, then RLE_DICTIONARY data pages (format 1) of `PAGE_ROWS`
 //! rows, Snappy-compressed; past the 1 MiB dictionary limit it falls back to PLAIN pages, as
@@ -22,6 +22,10 @@ use super::rle;
 
 /// Rows per data page (the parquet-rs default).
 pub(crate) const PAGE_ROWS: usize = 20_000;
+/// Keys from −$200.00 to $455.35 (and ids, counts, distances up to 655 miles) find their
+/// slot by direct lookup.
+const DIRECT_MIN: i32 = -20_000;
+const DIRECT_LEN: usize = 1 << 16;
 /// Dictionary pages stop growing at 1 MiB of PLAIN values (the pyarrow and parquet-rs default).
 const DICTIONARY_LIMIT_BYTES: usize = 1 << 20;
 
@@ -140,10 +144,12 @@ pub(crate) struct DictionaryChunk {
     descr: ColumnDescPtr,
     physical: Physical,
     nullable: bool,
+    /// Slot + 1 of each key in `DIRECT_MIN..DIRECT_MIN + DIRECT_LEN` (0: not seen yet);
+    /// keys outside that range (rare: a bogus distance, a $400 fare) are hashed in `slots`.
+    direct: Vec<u32>,
     slots: Slots,
     /// Dictionary keys by slot, in order of first appearance.
     keys: Vec<i32>,
-    last: Option<(i32, u32)>,
     /// Keys past the dictionary limit are written PLAIN.
     fallback: bool,
     min: i32,
@@ -169,9 +175,9 @@ impl DictionaryChunk {
             descr,
             physical,
             nullable,
+            direct: vec![0; DIRECT_LEN],
             slots: Slots::new(),
             keys: Vec::new(),
-            last: None,
             fallback: false,
             min: i32::MAX,
             max: i32::MIN,
@@ -193,20 +199,21 @@ impl DictionaryChunk {
         let mut start = 0;
         while start < keys.len() {
             let end = keys.len().min(start + PAGE_ROWS - self.page_rows);
+            let page_keys = &keys[start..end];
             match valid {
                 None => {
-                    for &key in &keys[start..end] {
+                    self.page_values.reserve(page_keys.len());
+                    for &key in page_keys {
                         let value = self.value(key);
                         self.page_values.push(value);
                     }
                 }
                 Some(valid) => {
-                    for (&key, &valid) in keys[start..end].iter().zip(&valid[start..end]) {
-                        self.page_levels.push(u32::from(valid));
-                        if valid {
-                            let value = self.value(key);
-                            self.page_values.push(value);
-                        }
+                    let valid = &valid[start..end];
+                    self.page_levels.extend(valid.iter().map(|&v| u32::from(v)));
+                    for (&key, _) in page_keys.iter().zip(valid).filter(|(_, v)| **v) {
+                        let value = self.value(key);
+                        self.page_values.push(value);
                     }
                 }
             }
@@ -219,32 +226,40 @@ impl DictionaryChunk {
         Ok(())
     }
 
-    /// The dictionary slot of `key` (adding it if new), or the key itself after fallback.
-    #[inline]
+    /// The dictionary slot of `key`, or the key itself once the dictionary is full.
+    #[inline(always)]
     fn value(&mut self, key: i32) -> u32 {
-        if let Some((last, slot)) = self.last
-            && last == key
-        {
-            return slot;
+        let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
+        match self.direct.get(at) {
+            Some(&slot) if slot != 0 && !self.fallback => slot - 1,
+            _ => self.new_or_distant(key),
         }
+    }
+
+    #[inline(never)]
+    fn new_or_distant(&mut self, key: i32) -> u32 {
         if self.fallback {
             self.min = self.min.min(key);
             self.max = self.max.max(key);
             return key as u32;
         }
-        let slot = match self.slots.find(key) {
+        let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
+        let found = if at < self.direct.len() { Err(usize::MAX) } else { self.slots.find(key) };
+        match found {
             Ok(slot) => slot,
-            Err(at) => {
+            Err(position) => {
                 let slot = self.keys.len() as u32;
                 self.keys.push(key);
-                self.slots.insert(at, key, slot, self.keys.len());
+                if at < self.direct.len() {
+                    self.direct[at] = slot + 1;
+                } else {
+                    self.slots.insert(position, key, slot, self.keys.len());
+                }
                 self.min = self.min.min(key);
                 self.max = self.max.max(key);
                 slot
             }
-        };
-        self.last = Some((key, slot));
-        slot
+        }
     }
 
     fn flush_page(&mut self) -> Result<()> {
@@ -290,7 +305,6 @@ impl DictionaryChunk {
         // A full dictionary: the pages after this one are PLAIN.
         if !self.fallback && self.keys.len() * self.physical.plain_bytes() >= DICTIONARY_LIMIT_BYTES {
             self.fallback = true;
-            self.last = None;
         }
         Ok(())
     }

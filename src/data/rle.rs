@@ -39,21 +39,48 @@ fn rle_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
 }
 
 /// Values packed `bit_width` bits each, least significant bit first, in groups of 8 (the last
-/// group padded with zeros).
+/// group padded with zeros). A group of 8 values is `bit_width` bytes exactly.
 fn bit_pack(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    let width = usize::from(bit_width);
     for run in values.chunks(MAX_GROUPS_PER_RUN * 8) {
         let groups = run.len().div_ceil(8);
         varint(((groups as u64) << 1) | 1, out);
-        let (mut bits, mut filled) = (0u64, 0u8);
-        for &value in run.iter().chain(std::iter::repeat_n(&0, groups * 8 - run.len())) {
-            bits |= u64::from(value) << filled;
-            filled += bit_width;
-            while filled >= 8 {
-                out.push(bits as u8);
-                bits >>= 8;
-                filled -= 8;
+        let mut chunks = run.chunks_exact(8);
+        for group in &mut chunks {
+            pack_group(group.try_into().expect("chunks of 8"), width, out);
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut group = [0u32; 8];
+            group[..rest.len()].copy_from_slice(rest);
+            pack_group(&group, width, out);
+        }
+    }
+}
+
+#[inline]
+fn pack_group(group: &[u32; 8], width: usize, out: &mut Vec<u8>) {
+    if width <= 16 {
+        let mut bits = 0u128;
+        for (i, &value) in group.iter().enumerate() {
+            bits |= u128::from(value) << (i * width);
+        }
+        out.extend_from_slice(&bits.to_le_bytes()[..width]);
+    } else {
+        let (mut low, mut high) = (0u128, 0u128);
+        for (i, &value) in group.iter().enumerate() {
+            let at = i * width;
+            if at < 128 {
+                low |= u128::from(value) << at;
+                if at + width > 128 {
+                    high |= u128::from(value) >> (128 - at);
+                }
+            } else {
+                high |= u128::from(value) << (at - 128);
             }
         }
+        out.extend_from_slice(&low.to_le_bytes());
+        out.extend_from_slice(&high.to_le_bytes()[..width - 16]);
     }
 }
 
@@ -137,6 +164,10 @@ mod tests {
         round_trip(&long_literals);
         let flags: Vec<u32> = (0..20_000).map(|i| u32::from(i % 41 != 0)).collect();
         round_trip(&flags);
+        for top in [3u32, 200, 40_000, 3_000_000, u32::MAX >> 1, u32::MAX] {
+            let wide: Vec<u32> = (0..999u32).map(|i| i.wrapping_mul(2_654_435_761) % top.max(1) | u32::from(i == 5) * top).collect();
+            round_trip(&wide);
+        }
     }
 
     #[test]

@@ -37,13 +37,20 @@ pub(crate) fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 }
 
 /// A discrete distribution sampled by Walker's alias method: one 64-bit draw picks a column
-/// (high half) and accepts it or takes its alias (low half). The table has one small entry
-/// per value, so it stays in L1 cache however many values it has — a 65,536-slot lookup table
-/// per column missed the cache on every draw and cost more than the Parquet encoding.
+/// (high half) and accepts its value or takes its alias (low half). The table has one small
+/// entry per value, so it stays in L1 cache however many values it has — a 65,536-slot lookup
+/// table per column missed the cache on every draw and cost more than the Parquet encoding.
+/// Each entry holds both candidate values, so a draw is one load and a conditional move.
 pub(crate) struct Table<T> {
-    values: Vec<T>,
-    /// Per column: accept below this threshold (out of 2^32), else use `alias`.
-    columns: Vec<(u64, u32)>,
+    columns: Vec<Column<T>>,
+}
+
+#[derive(Clone, Copy)]
+struct Column<T> {
+    /// Accept `value` below this threshold (out of 2^32), else take `alias`.
+    threshold: u64,
+    value: T,
+    alias: T,
 }
 
 impl<T: Copy> Table<T> {
@@ -53,31 +60,27 @@ impl<T: Copy> Table<T> {
         let n = positive.len();
         let sum: f64 = positive.iter().map(|(_, w)| w).sum();
         let mut scaled: Vec<f64> = positive.iter().map(|(_, w)| w * n as f64 / sum).collect();
-        let mut columns = vec![(1u64 << 32, 0u32); n];
+        let mut columns: Vec<Column<T>> = positive.iter().map(|&(value, _)| Column { threshold: 1 << 32, value, alias: value }).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            columns[s] = ((scaled[s] * 4_294_967_296.0) as u64, l as u32);
+            columns[s].threshold = (scaled[s] * 4_294_967_296.0) as u64;
+            columns[s].alias = positive[l].0;
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
                 small.push(l);
             }
         }
-        // Leftovers are 1 up to rounding: always accept them.
-        for i in small.into_iter().chain(large) {
-            columns[i] = (1u64 << 32, i as u32);
-        }
-        Table { values: positive.into_iter().map(|(v, _)| v).collect(), columns }
+        // Leftovers are 1 up to rounding: they always accept (threshold 2^32, alias itself).
+        Table { columns }
     }
 
     #[inline]
     pub(crate) fn sample(&self, rng: &mut Stream) -> T {
         let draw = rng.next_u64();
-        let column = (((draw >> 32) * self.columns.len() as u64) >> 32) as usize;
-        let (threshold, alias) = self.columns[column];
-        let pick = if (draw & 0xffff_ffff) < threshold { column } else { alias as usize };
-        self.values[pick]
+        let column = &self.columns[(((draw >> 32) * self.columns.len() as u64) >> 32) as usize];
+        if (draw & 0xffff_ffff) < column.threshold { column.value } else { column.alias }
     }
 }
 

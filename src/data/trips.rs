@@ -37,9 +37,45 @@ pub(crate) struct Hour {
 
 #[derive(Clone, Copy)]
 enum Tip {
-    Percent(f64),
+    Percent(i64),
     Custom,
     WholeDollars,
+}
+
+/// One trip, in the units of `TripColumns`; built in registers and appended in chunks.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Trip {
+    pub vendor: i32,
+    pub pickup: i64,
+    pub dropoff: i64,
+    pub passengers: i32,
+    pub distance: i32,
+    pub rate_code: i32,
+    pub stored_and_forwarded: i32,
+    pub known: bool,
+    pub pickup_zone: i32,
+    pub dropoff_zone: i32,
+    pub payment: i32,
+    pub fare: i32,
+    pub extra: i32,
+    pub mta_tax: i32,
+    pub tip: i32,
+    pub tolls: i32,
+    pub improvement: i32,
+    pub total: i32,
+    pub congestion: i32,
+    pub airport: i32,
+}
+
+/// Trips built before they are appended to the columns: small enough to stay in L1 cache.
+const CHUNK: usize = 64;
+
+/// What a (pickup, drop-off) zone pair implies, precomputed for all 266 × 266 pairs.
+#[derive(Clone, Copy)]
+struct Pair {
+    route: u8,
+    /// Either end in the Yellow Zone.
+    congestion: bool,
 }
 
 /// The lookup tables behind every draw; built once and shared read-only by all threads.
@@ -61,9 +97,12 @@ pub(crate) struct Model {
     payment: Table<i64>,
     rate_code: Table<i64>,
     tip: Table<Tip>,
-    borough: Vec<Borough>,
-    yellow: Vec<bool>,
+    /// `pairs[from * ZONE_SLOTS + to]`.
+    pairs: Vec<Pair>,
 }
+
+/// Zone ids index tables directly: 0 is unused.
+const ZONE_SLOTS: usize = zones::ZONE_COUNT as usize + 1;
 
 impl Model {
     pub(crate) fn new() -> Model {
@@ -94,14 +133,19 @@ impl Model {
             payment: Table::new(&[(1, 0.80), (2, 0.17), (3, 0.009), (4, 0.021)]),
             rate_code: Table::new(&[(1, 0.987), (5, 0.007), (4, 0.0015), (99, 0.0045)]),
             tip: Table::new(&[
-                (Tip::Percent(0.20), 0.42),
-                (Tip::Percent(0.25), 0.20),
-                (Tip::Percent(0.30), 0.10),
+                (Tip::Percent(20), 0.42),
+                (Tip::Percent(25), 0.20),
+                (Tip::Percent(30), 0.10),
                 (Tip::Custom, 0.18),
                 (Tip::WholeDollars, 0.10),
             ]),
-            borough,
-            yellow,
+            pairs: (0..ZONE_SLOTS * ZONE_SLOTS)
+                .map(|i| {
+                    let (from, to) = (i / ZONE_SLOTS, i % ZONE_SLOTS);
+                    let route = Route::between(from as i32, to as i32, &borough);
+                    Pair { route: route.index() as u8, congestion: yellow[from] || yellow[to] }
+                })
+                .collect(),
         }
     }
 
@@ -109,6 +153,7 @@ impl Model {
     pub(crate) fn fill(&self, rng: &mut Stream, hours: &[Hour], out: &mut TripColumns) {
         let mut offsets: Vec<u16> = Vec::new();
         let mut per_second = vec![0u32; 3600];
+        let mut trips = [Trip::default(); CHUNK];
         for hour in hours {
             offsets.clear();
             if hour.rows < 2048 {
@@ -124,22 +169,27 @@ impl Model {
                     offsets.extend(std::iter::repeat_n(second as u16, count as usize));
                 }
             }
-            for &offset in &offsets {
-                self.trip(rng, hour, hour.start + i64::from(offset), out);
+            for chunk in offsets.chunks(CHUNK) {
+                for (trip, &offset) in trips.iter_mut().zip(chunk) {
+                    *trip = self.trip(rng, hour, hour.start + i64::from(offset));
+                }
+                out.append(&trips[..chunk.len()]);
             }
         }
     }
 
-    fn trip(&self, rng: &mut Stream, hour: &Hour, pickup: i64, out: &mut TripColumns) {
+    fn trip(&self, rng: &mut Stream, hour: &Hour, pickup: i64) -> Trip {
         let vendor = self.vendor.sample(rng);
         let known = !chance(rng, UNKNOWN_ROW_SHARE);
         let from = self.pickup.sample(rng);
         let to = if chance(rng, SAME_ZONE_SHARE) { from } else { self.dropoff.sample(rng) };
-        let route = Route::between(from, to, &self.borough);
-        let mut miles = self.miles[route.index()].sample(rng);
+        let pair = self.pairs[from as usize * ZONE_SLOTS + to as usize];
+        let route = Route::ALL[usize::from(pair.route)];
+        let mut miles = self.miles[usize::from(pair.route)].sample(rng);
         if chance(rng, ZERO_DISTANCE_SHARE) {
             miles = 0.0;
         }
+        let hundredths = round(miles * 100.0);
         let weekend = hour.weekday >= 5;
         let seconds = self.trip_seconds(rng, miles, usize::from(hour.hour), weekend);
 
@@ -152,7 +202,7 @@ impl Model {
         let peak = !weekend && (16..20).contains(&hour.hour);
         let night = hour.hour >= 20 || hour.hour < 6;
 
-        let meter = metered_cents(miles, seconds);
+        let meter = metered_cents(hundredths, seconds);
         let mut fare = match rate_code {
             2 => 7000,
             3 => meter + 2000,
@@ -169,7 +219,7 @@ impl Model {
         };
         let mut mta_tax = if matches!(rate_code, 4 | 5) { 0 } else { 50 };
         let mut improvement = 100;
-        let mut congestion = if self.yellow[from as usize] || self.yellow[to as usize] { 250 } else { 0 };
+        let mut congestion = if pair.congestion { 250 } else { 0 };
         let mut airport = if from == JFK || from == LAGUARDIA { 175 } else { 0 };
         let mut tolls = route.tolls(rng);
         if chance(rng, ZERO_FARE_SHARE) {
@@ -183,30 +233,31 @@ impl Model {
             3 if chance(rng, 0.3) => -1,
             _ => 1,
         };
-        let recorded_hundredths =
-            if chance(rng, BOGUS_DISTANCE_SHARE) { round(500.0 + unit(rng) * 99_500.0) * 100 } else { round(miles * 100.0) };
+        let recorded = if chance(rng, BOGUS_DISTANCE_SHARE) { (500 + i64::from(below(rng, 99_501))) * 100 } else { hundredths };
 
         let cents = |cents: i64| (sign * cents) as i32;
-        out.vendor.push(vendor);
-        out.pickup.push(pickup * MICROS);
-        out.dropoff.push((pickup + seconds) * MICROS);
-        out.passengers.push(self.passengers.sample(rng) as i32);
-        out.distance.push(recorded_hundredths as i32);
-        out.rate_code.push(rate_code as i32);
-        out.stored_and_forwarded.push(i32::from(vendor == 1 && chance(rng, 0.02)));
-        out.known.push(known);
-        out.pickup_zone.push(from);
-        out.dropoff_zone.push(to);
-        out.payment.push(payment as i32);
-        out.fare.push(cents(fare));
-        out.extra.push(cents(extra));
-        out.mta_tax.push(cents(mta_tax));
-        out.tip.push(cents(tip));
-        out.tolls.push(cents(tolls));
-        out.improvement.push(cents(improvement));
-        out.total.push(cents(before_tip + tip));
-        out.congestion.push(cents(congestion));
-        out.airport.push(cents(airport));
+        Trip {
+            vendor,
+            pickup: pickup * MICROS,
+            dropoff: (pickup + seconds) * MICROS,
+            passengers: self.passengers.sample(rng) as i32,
+            distance: recorded as i32,
+            rate_code: rate_code as i32,
+            stored_and_forwarded: i32::from(vendor == 1 && chance(rng, 0.02)),
+            known,
+            pickup_zone: from,
+            dropoff_zone: to,
+            payment: payment as i32,
+            fare: cents(fare),
+            extra: cents(extra),
+            mta_tax: cents(mta_tax),
+            tip: cents(tip),
+            tolls: cents(tolls),
+            improvement: cents(improvement),
+            total: cents(before_tip + tip),
+            congestion: cents(congestion),
+            airport: cents(airport),
+        }
     }
 
     /// Duration in whole seconds: distance at the hour's speed (up to 1.8× faster on long trips,
@@ -227,7 +278,7 @@ impl Model {
     fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
         let base = before_tip.max(0) as f64;
         match self.tip.sample(rng) {
-            Tip::Percent(fraction) => round(base * fraction),
+            Tip::Percent(percent) => (before_tip.max(0) * percent + 50) / 100,
             Tip::Custom => round(base * (0.05 + 0.35 * unit(rng))),
             Tip::WholeDollars => 100 * (1 + i64::from(below(rng, 10))),
         }
