@@ -43,7 +43,8 @@ impl GenSpec {
 }
 
 /// A snapshot of generation progress, reported after every batch and every file. The first
-/// report comes after the size pilots (two row groups encoded in memory, a few seconds at most).
+/// report comes after the size pilots (two eighths of a row group encoded in memory, well
+/// under a second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// 1 normally; 2 when the first pass missed the size and the trips are being rewritten.

@@ -8,25 +8,28 @@
 const MAX_GROUPS_PER_RUN: usize = 63;
 
 /// Appends `values` (each below `1 << bit_width`) to `out` in the hybrid encoding.
+///
+/// Runs are looked for one group of 8 at a time, aligned with the pending literals: a group
+/// whose values are all equal starts an RLE run, which then extends as far as the value
+/// repeats. A run that straddles two groups stays bit-packed — a few bytes more on some pages,
+/// for a check that is one vector compare per group instead of a branch per value.
 pub(crate) fn encode(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
     let mut literal_start = 0; // values[literal_start..i] wait to be bit-packed
     let mut i = 0;
-    while i < values.len() {
-        let value = values[i];
-        let mut end = i + 1;
+    while i + 8 <= values.len() {
+        let group: &[u32; 8] = values[i..i + 8].try_into().expect("8 values");
+        let value = group[0];
+        if group.iter().fold(0, |diff, &v| diff | (v ^ value)) != 0 {
+            i += 8;
+            continue;
+        }
+        let mut end = i + 8;
         while end < values.len() && values[end] == value {
             end += 1;
         }
-        if end - i >= 8 {
-            // Top the pending literals up to whole groups with this run's first values.
-            let pad = (8 - (i - literal_start) % 8) % 8;
-            let run_start = i + pad;
-            if end - run_start >= 8 {
-                bit_pack(&values[literal_start..run_start], bit_width, out);
-                rle_run(value, end - run_start, bit_width, out);
-                literal_start = end;
-            }
-        }
+        bit_pack(&values[literal_start..i], bit_width, out);
+        rle_run(value, end - i, bit_width, out);
+        literal_start = end;
         i = end;
     }
     bit_pack(&values[literal_start..], bit_width, out);
@@ -41,6 +44,9 @@ fn rle_run(value: u32, count: usize, bit_width: u8, out: &mut Vec<u8>) {
 /// Values packed `bit_width` bits each, least significant bit first, in groups of 8 (the last
 /// group padded with zeros). A group of 8 values is `bit_width` bytes exactly.
 fn bit_pack(values: &[u32], bit_width: u8, out: &mut Vec<u8>) {
+    if values.is_empty() {
+        return;
+    }
     let width = usize::from(bit_width);
     for run in values.chunks(MAX_GROUPS_PER_RUN * 8) {
         let groups = run.len().div_ceil(8);

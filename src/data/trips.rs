@@ -70,12 +70,19 @@ pub(crate) struct Trip {
 /// Trips built before they are appended to the columns: small enough to stay in L1 cache.
 const CHUNK: usize = 64;
 
-/// What a (pickup, drop-off) zone pair implies, precomputed for all 266 × 266 pairs.
-#[derive(Clone, Copy)]
-struct Pair {
-    route: u8,
-    /// Either end in the Yellow Zone.
-    congestion: bool,
+/// Zones grouped by what decides a route: the airports, Newark, an unknown zone, or the
+/// borough. A route is a lookup by (class, class) — tables small enough for L1 cache, where a
+/// 266 × 266 table of pairs missed it.
+const CLASSES: usize = 4 + 7;
+
+fn route_class(id: i32, borough: Borough) -> usize {
+    match (id, borough) {
+        (_, Borough::Unknown) => 0,
+        (JFK, _) => 1,
+        (LAGUARDIA, _) => 2,
+        (zones::NEWARK, _) => 3,
+        (_, borough) => 4 + borough as usize,
+    }
 }
 
 /// The lookup tables behind every draw; built once and shared read-only by all threads.
@@ -97,8 +104,12 @@ pub(crate) struct Model {
     payment: Table<i64>,
     rate_code: Table<i64>,
     tip: Table<Tip>,
-    /// `pairs[from * ZONE_SLOTS + to]`.
-    pairs: Vec<Pair>,
+    /// Route class of each zone id, and `Route::index` by (from class, to class) for zones
+    /// that differ; the same zone is `Route::SameZone` unless it is unknown.
+    class: [u8; ZONE_SLOTS],
+    routes: [[u8; CLASSES]; CLASSES],
+    /// Zone id in the Yellow Zone (congestion surcharge).
+    yellow: [bool; ZONE_SLOTS],
 }
 
 /// Zone ids index tables directly: 0 is unused.
@@ -139,14 +150,17 @@ impl Model {
                 (Tip::Custom, 0.18),
                 (Tip::WholeDollars, 0.10),
             ]),
-            pairs: (0..ZONE_SLOTS * ZONE_SLOTS)
-                .map(|i| {
-                    let (from, to) = (i / ZONE_SLOTS, i % ZONE_SLOTS);
-                    let route = Route::between(from as i32, to as i32, &borough);
-                    Pair { route: route.index() as u8, congestion: yellow[from] || yellow[to] }
-                })
-                .collect(),
+            class: std::array::from_fn(|id| route_class(id as i32, borough[id]) as u8),
+            routes: class_routes(&borough),
+            yellow: std::array::from_fn(|id| yellow[id]),
         }
+    }
+
+    /// `Route::between(from, to)`, from the class tables.
+    #[inline]
+    fn route(&self, from: i32, to: i32) -> usize {
+        let (a, b) = (self.class[from as usize], self.class[to as usize]);
+        if from == to && a != 0 { Route::SameZone.index() } else { usize::from(self.routes[usize::from(a)][usize::from(b)]) }
     }
 
     /// Appends every trip of `hours` to `out`, pickups in time order within each hour.
@@ -183,9 +197,9 @@ impl Model {
         let known = !chance(rng, UNKNOWN_ROW_SHARE);
         let from = self.pickup.sample(rng);
         let to = if chance(rng, SAME_ZONE_SHARE) { from } else { self.dropoff.sample(rng) };
-        let pair = self.pairs[from as usize * ZONE_SLOTS + to as usize];
-        let route = Route::ALL[usize::from(pair.route)];
-        let mut miles = self.miles[usize::from(pair.route)].sample(rng);
+        let route_index = self.route(from, to);
+        let route = Route::ALL[route_index];
+        let mut miles = self.miles[route_index].sample(rng);
         if chance(rng, ZERO_DISTANCE_SHARE) {
             miles = 0.0;
         }
@@ -219,7 +233,7 @@ impl Model {
         };
         let mut mta_tax = if matches!(rate_code, 4 | 5) { 0 } else { 50 };
         let mut improvement = 100;
-        let mut congestion = if pair.congestion { 250 } else { 0 };
+        let mut congestion = if self.yellow[from as usize] || self.yellow[to as usize] { 250 } else { 0 };
         let mut airport = if from == JFK || from == LAGUARDIA { 175 } else { 0 };
         let mut tolls = route.tolls(rng);
         if chance(rng, ZERO_FARE_SHARE) {
@@ -285,7 +299,38 @@ impl Model {
     }
 }
 
+/// Route index by (from class, to class), from two distinct zones of each class (classes of
+/// one zone only meet themselves as the same zone, which `Model::route` handles).
+fn class_routes(borough: &[Borough]) -> [[u8; CLASSES]; CLASSES] {
+    let mut members: [Vec<i32>; CLASSES] = Default::default();
+    for id in 1..ZONE_SLOTS as i32 {
+        members[route_class(id, borough[id as usize])].push(id);
+    }
+    std::array::from_fn(|a| {
+        std::array::from_fn(|b| match (members[a].first(), members[b].iter().rev().find(|&&id| Some(&id) != members[a].first())) {
+            (Some(&from), Some(&to)) => Route::between(from, to, borough).index() as u8,
+            _ => Route::SameZone.index() as u8,
+        })
+    })
+}
+
 /// How much faster than the hour's average a trip of `miles` runs: highways on long trips.
 fn highway_speedup(miles: f64) -> f64 {
     1.0 + 0.8 * miles / (miles + 7.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_tables_give_every_pair_its_route() {
+        let model = Model::new();
+        let borough: Vec<Borough> = std::iter::once(Borough::Unknown).chain(zones::all_zones().map(|z| z.borough)).collect();
+        for from in 1..=zones::ZONE_COUNT {
+            for to in 1..=zones::ZONE_COUNT {
+                assert!(model.route(from, to) == Route::between(from, to, &borough).index(), "{from} → {to}");
+            }
+        }
+    }
 }
