@@ -26,7 +26,7 @@ mod zone_table;
 pub mod zones;
 
 pub use error::DataError;
-pub use generate::{GenSpec, Progress, generate};
+pub use generate::{GenSpec, Progress, generate, generate_unless};
 pub use manifest::{Check, FileEntry, MANIFEST_FILE, MANIFEST_FORMAT, Manifest, verify};
 pub use s3::{ENDPOINT_ENV, S3Credentials, S3Target};
 pub use schema::{ColumnSpec, trip_schema, zone_schema};

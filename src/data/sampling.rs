@@ -82,6 +82,61 @@ impl<T: Copy> Table<T> {
         let column = &self.columns[(((draw >> 32) * self.columns.len() as u64) >> 32) as usize];
         if (draw & 0xffff_ffff) < column.threshold { column.value } else { column.alias }
     }
+
+    /// A draw from 32 random bits: 16 pick the column, 16 accept or alias it. For tables of
+    /// a handful of values, whose weights need no finer grain than 1/65,536 of a column.
+    #[inline]
+    pub(crate) fn sample_from(&self, bits: u32) -> T {
+        let column = &self.columns[((u64::from(bits >> 16) * self.columns.len() as u64) >> 16) as usize];
+        if u64::from(bits & 0xffff) << 16 < column.threshold { column.value } else { column.alias }
+    }
+}
+
+/// One 64-bit draw dealt out in pieces, so decisions that need 16 or 24 bits of precision
+/// share a draw: each draw is a link in the stream's serial dependency chain.
+pub(crate) struct Bits {
+    bits: u64,
+    /// Bits not yet dealt (checked in debug builds: a piece taken from nothing is a bug).
+    left: u32,
+}
+
+impl Bits {
+    #[inline]
+    pub(crate) fn draw(rng: &mut Stream) -> Bits {
+        Bits { bits: rng.next_u64(), left: 64 }
+    }
+
+    #[inline]
+    fn take(&mut self, bits: u32) -> u64 {
+        debug_assert!(bits <= self.left, "a draw of 64 bits dealt out more than 64");
+        self.left -= bits;
+        let value = self.bits & ((1 << bits) - 1);
+        self.bits >>= bits;
+        value
+    }
+
+    /// True with probability `p`, to within 1/65,536.
+    #[inline]
+    pub(crate) fn chance16(&mut self, p: f64) -> bool {
+        (self.take(16) as f64) < p * 65_536.0
+    }
+
+    /// True with probability `p`, to within 1/16,777,216.
+    #[inline]
+    pub(crate) fn chance24(&mut self, p: f64) -> bool {
+        (self.take(24) as f64) < p * 16_777_216.0
+    }
+
+    #[inline]
+    pub(crate) fn take32(&mut self) -> u32 {
+        self.take(32) as u32
+    }
+}
+
+impl From<u32> for Bits {
+    fn from(bits: u32) -> Bits {
+        Bits { bits: u64::from(bits), left: 32 }
+    }
 }
 
 /// True with probability `p`.
@@ -130,6 +185,15 @@ impl LogNormal {
         let draw = rng.next_u64();
         let index = (((draw >> 32) * (QUANTILES as u64 - 1)) >> 32) as usize;
         let fraction = (draw & 0xffff_ffff) as f64 * (1.0 / 4_294_967_296.0);
+        let (low, high) = (self.quantiles[index], self.quantiles[index + 1]);
+        low + (high - low) * fraction
+    }
+
+    /// A draw from 32 random bits: 8 pick the quantile interval, 24 the point within it.
+    #[inline]
+    pub(crate) fn sample_from(&self, bits: u32) -> f64 {
+        let index = (((bits >> 24) * (QUANTILES as u32 - 1)) >> 8) as usize;
+        let fraction = f64::from(bits & 0xff_ffff) * (1.0 / 16_777_216.0);
         let (low, high) = (self.quantiles[index], self.quantiles[index + 1]);
         low + (high - low) * fraction
     }

@@ -5,6 +5,8 @@
 //! fits all sizes; instead the first eighth of a row group of two files of the planned layout
 //! is encoded in memory and the rows are re-planned from its measured bytes per row. Pilots
 //! are fixed by the spec (files 0 and n/2), so the result does not depend on the thread count.
+use std::sync::atomic::AtomicBool;
+
 use super::DataError;
 use super::GenSpec;
 use super::layout::{FilePlan, plan_files};
@@ -22,9 +24,9 @@ const GUESS_BYTES_PER_ROW: f64 = 16.5;
 const PILOT_ROWS: u64 = ROW_GROUP_ROWS as u64 / 8;
 
 /// The file plans whose measured bytes per row meet the spec's target.
-pub(crate) fn plan_for_target(spec: &GenSpec, model: &Model) -> Result<Vec<FilePlan>, DataError> {
+pub(crate) fn plan_for_target(spec: &GenSpec, model: &Model, cancel: &AtomicBool) -> Result<Vec<FilePlan>, DataError> {
     let guess = plan_with(spec, GUESS_BYTES_PER_ROW);
-    let measured = pilot_bytes_per_row(spec, model, &guess)?;
+    let measured = pilot_bytes_per_row(spec, model, &guess, cancel)?;
     Ok(plan_with(spec, measured))
 }
 
@@ -35,10 +37,11 @@ pub(crate) fn plan_with(spec: &GenSpec, bytes_per_row: f64) -> Vec<FilePlan> {
 
 /// Bytes per row over the first `PILOT_ROWS` of files 0 and n/2 of `plans`, encoded in
 /// parallel and thrown away (a file's later rows cost about the same per row as its first).
-fn pilot_bytes_per_row(spec: &GenSpec, model: &Model, plans: &[FilePlan]) -> Result<f64, DataError> {
+fn pilot_bytes_per_row(spec: &GenSpec, model: &Model, plans: &[FilePlan], cancel: &AtomicBool) -> Result<f64, DataError> {
     let first = pilot(&plans[0]);
     let middle = pilot(&plans[plans.len() / 2]);
-    let (a, b) = rayon::join(|| measure_trip_file(&first, model, spec.seed), || measure_trip_file(&middle, model, spec.seed));
+    let (a, b) =
+        rayon::join(|| measure_trip_file(&first, model, spec.seed, cancel), || measure_trip_file(&middle, model, spec.seed, cancel));
     let bytes = (a? + b?) as f64;
     Ok(bytes / (first.rows + middle.rows).max(1) as f64)
 }

@@ -5,7 +5,7 @@
 //! payment type decides the tip. `docs/datasets.md` lists every distribution and its source.
 use super::columns::TripColumns;
 use super::route::Route;
-use super::sampling::{LogNormal, Stream, Table, below, chance, round, unit};
+use super::sampling::{Bits, LogNormal, Stream, Table, below, chance, round, unit};
 use super::tariff::metered_cents;
 use super::zones::{self, Borough, JFK, LAGUARDIA, ServiceZone};
 
@@ -16,6 +16,11 @@ const SAME_ZONE_SHARE: f64 = 0.06;
 const ZERO_DISTANCE_SHARE: f64 = 0.015;
 const BOGUS_DISTANCE_SHARE: f64 = 0.000_02;
 const ZERO_FARE_SHARE: f64 = 0.000_3;
+const CARD_TIP_SHARE: f64 = 0.86;
+/// Creative Mobile Technologies (1); the rest are VeriFone (2).
+const VENDOR_1_SHARE: f64 = 0.27;
+/// Vendor 1's trips stored and forwarded (its tablets lost the connection).
+const FORWARDED_SHARE: f64 = 0.02;
 
 /// Average door-to-door speed in mph by hour of a weekday; weekends run 12% faster, and long
 /// trips up to 1.8× faster (`highway_speedup`).
@@ -99,7 +104,6 @@ pub(crate) struct Model {
     negotiated_dollars: LogNormal,
     pickup: Table<i32>,
     dropoff: Table<i32>,
-    vendor: Table<i32>,
     passengers: Table<i64>,
     payment: Table<i64>,
     rate_code: Table<i64>,
@@ -139,7 +143,6 @@ impl Model {
             negotiated_dollars: LogNormal::new(65.0, 0.5),
             pickup: Table::new(&zones::pickup_weights()),
             dropoff: Table::new(&zones::dropoff_weights()),
-            vendor: Table::new(&[(1, 0.27), (2, 0.73)]),
             passengers: Table::new(&[(0, 0.018), (1, 0.76), (2, 0.145), (3, 0.035), (4, 0.02), (5, 0.013), (6, 0.009)]),
             payment: Table::new(&[(1, 0.80), (2, 0.17), (3, 0.009), (4, 0.021)]),
             rate_code: Table::new(&[(1, 0.987), (5, 0.007), (4, 0.0015), (99, 0.0045)]),
@@ -193,16 +196,23 @@ impl Model {
     }
 
     fn trip(&self, rng: &mut Stream, hour: &Hour, pickup: i64) -> Trip {
-        let vendor = self.vendor.sample(rng);
-        let known = !chance(rng, UNKNOWN_ROW_SHARE);
+        // The row's small decisions come from four shared draws (`Bits`); zones and
+        // distributions of amounts take a draw each.
+        let mut flags = Bits::draw(rng);
+        let (known, same_zone) = (!flags.chance16(UNKNOWN_ROW_SHARE), flags.chance16(SAME_ZONE_SHARE));
+        let (zero_distance, forwarded) = (flags.chance16(ZERO_DISTANCE_SHARE), flags.chance16(FORWARDED_SHARE));
+        let mut tables = Bits::draw(rng);
+        let (payment, rate_bits) = (self.payment.sample_from(tables.take32()), tables.take32());
+        let mut more_tables = Bits::draw(rng);
+        let (passengers, toll_bits) = (self.passengers.sample_from(more_tables.take32()), more_tables.take32());
+        let mut rare = Bits::draw(rng);
+        let (zero_fare, bogus_distance) = (rare.chance24(ZERO_FARE_SHARE), rare.chance24(BOGUS_DISTANCE_SHARE));
+        let vendor = if rare.chance16(VENDOR_1_SHARE) { 1 } else { 2 };
         let from = self.pickup.sample(rng);
-        let to = if chance(rng, SAME_ZONE_SHARE) { from } else { self.dropoff.sample(rng) };
+        let to = if same_zone { from } else { self.dropoff.sample(rng) };
         let route_index = self.route(from, to);
         let route = Route::ALL[route_index];
-        let mut miles = self.miles[route_index].sample(rng);
-        if chance(rng, ZERO_DISTANCE_SHARE) {
-            miles = 0.0;
-        }
+        let miles = if zero_distance { 0.0 } else { self.miles[route_index].sample(rng) };
         let hundredths = round(miles * 100.0);
         let weekend = hour.weekday >= 5;
         let seconds = self.trip_seconds(rng, miles, usize::from(hour.hour), weekend);
@@ -210,9 +220,9 @@ impl Model {
         let rate_code = match route {
             Route::Jfk { manhattan: true } if chance(rng, 0.85) => 2,
             Route::Newark if chance(rng, 0.8) => 3,
-            _ => self.rate_code.sample(rng),
+            _ => self.rate_code.sample_from(rate_bits),
         };
-        let payment = if known { self.payment.sample(rng) } else { 0 };
+        let payment = if known { payment } else { 0 };
         let peak = !weekend && (16..20).contains(&hour.hour);
         let night = hour.hour >= 20 || hour.hour < 6;
 
@@ -235,29 +245,29 @@ impl Model {
         let mut improvement = 100;
         let mut congestion = if self.yellow[from as usize] || self.yellow[to as usize] { 250 } else { 0 };
         let mut airport = if from == JFK || from == LAGUARDIA { 175 } else { 0 };
-        let mut tolls = route.tolls(rng);
-        if chance(rng, ZERO_FARE_SHARE) {
+        let mut tolls = route.tolls(toll_bits);
+        if zero_fare {
             (fare, extra, mta_tax, improvement, congestion, airport, tolls) = (0, 0, 0, 0, 0, 0, 0);
         }
         let before_tip = fare + extra + mta_tax + improvement + congestion + airport + tolls;
-        let tip = if payment == 1 && chance(rng, 0.86) { self.tip_cents(rng, before_tip) } else { 0 };
+        let tip = if payment == 1 { self.tip_cents(rng, before_tip) } else { 0 };
         // Refunds and disputes are booked as a second record with every amount negated.
         let sign = match payment {
             4 if chance(rng, 0.5) => -1,
             3 if chance(rng, 0.3) => -1,
             _ => 1,
         };
-        let recorded = if chance(rng, BOGUS_DISTANCE_SHARE) { (500 + i64::from(below(rng, 99_501))) * 100 } else { hundredths };
+        let recorded = if bogus_distance { (500 + i64::from(below(rng, 99_501))) * 100 } else { hundredths };
 
         let cents = |cents: i64| (sign * cents) as i32;
         Trip {
             vendor,
             pickup: pickup * MICROS,
             dropoff: (pickup + seconds) * MICROS,
-            passengers: self.passengers.sample(rng) as i32,
+            passengers: passengers as i32,
             distance: recorded as i32,
             rate_code: rate_code as i32,
-            stored_and_forwarded: i32::from(vendor == 1 && chance(rng, 0.02)),
+            stored_and_forwarded: i32::from(vendor == 1 && forwarded),
             known,
             pickup_zone: from,
             dropoff_zone: to,
@@ -285,13 +295,19 @@ impl Model {
         let whole = (capped as usize).min(31);
         let (near, far) = (self.highway_pace[whole], self.highway_pace[whole + 1]);
         let highway = near + (far - near) * (capped - whole as f64);
-        let pace = self.pace[usize::from(weekend)][hour] * highway * self.speed_noise.sample(rng);
-        round(miles * pace + self.boarding_seconds.sample(rng)).max(1)
+        let mut noise = Bits::draw(rng);
+        let pace = self.pace[usize::from(weekend)][hour] * highway * self.speed_noise.sample_from(noise.take32());
+        round(miles * pace + self.boarding_seconds.sample_from(noise.take32())).max(1)
     }
 
+    /// A card trip's tip: 86% of riders tip, by the tip table.
     fn tip_cents(&self, rng: &mut Stream, before_tip: i64) -> i64 {
+        let mut bits = Bits::draw(rng);
+        if !bits.chance16(CARD_TIP_SHARE) {
+            return 0;
+        }
         let base = before_tip.max(0) as f64;
-        match self.tip.sample(rng) {
+        match self.tip.sample_from(bits.take32()) {
             Tip::Percent(percent) => (before_tip.max(0) * percent + 50) / 100,
             Tip::Custom => round(base * (0.05 + 0.35 * unit(rng))),
             Tip::WholeDollars => 100 * (1 + i64::from(below(rng, 10))),

@@ -8,7 +8,7 @@
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
@@ -65,6 +65,7 @@ pub(crate) fn write_trip_file(
     seed: u64,
     bytes_written: &AtomicU64,
     on_batch: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<FileEntry, DataError> {
     let relative = plan.relative_path();
     let (partial, path) = paths(root, &relative)?;
@@ -73,7 +74,7 @@ pub(crate) fn write_trip_file(
     let sink =
         HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: blake3::Hasher::new(), bytes: 0, progress: bytes_written };
     let mut writer = TripFileWriter::new(sink).map_err(parquet_error)?;
-    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), on_batch)?;
+    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), on_batch, cancel)?;
     let sink = writer.finish().map_err(parquet_error)?;
     let file = sink.inner.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
     file.sync_data().map_err(DataError::io(&partial))?;
@@ -82,27 +83,31 @@ pub(crate) fn write_trip_file(
 }
 
 /// Generates the trip file `plan` without keeping it: only its size in bytes.
-pub(crate) fn measure_trip_file(plan: &FilePlan, model: &Model, seed: u64) -> Result<u64, DataError> {
+pub(crate) fn measure_trip_file(plan: &FilePlan, model: &Model, seed: u64, cancel: &AtomicBool) -> Result<u64, DataError> {
     let parquet_error = |source| DataError::Parquet { path: PathBuf::from(plan.relative_path()), source };
     let mut writer = TripFileWriter::new(ByteCounter(0)).map_err(parquet_error)?;
-    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), &|_| {})?;
+    produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), &|_| {}, cancel)?;
     Ok(writer.finish().map_err(parquet_error)?.0)
 }
 
 type ColumnsSink<'w> = dyn FnMut(&TripColumns) -> Result<(), DataError> + 'w;
 
-/// Feeds the trips of `plan` to `sink` in batches of whole hours.
+/// Feeds the trips of `plan` to `sink` in batches of whole hours, until `cancel` is set.
 fn produce_trips(
     plan: &FilePlan,
     model: &Model,
     seed: u64,
     sink: &mut ColumnsSink<'_>,
     on_batch: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<(), DataError> {
     let mut rng = file_stream(seed, u64::from(plan.index));
     let mut columns = TripColumns::default();
     let mut start = 0;
     while start < plan.hours.len() {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DataError::Interrupted);
+        }
         let mut end = start;
         let mut rows = 0;
         while end < plan.hours.len() && rows < BATCH_ROWS {
