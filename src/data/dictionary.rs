@@ -144,9 +144,10 @@ pub(crate) struct DictionaryChunk {
     descr: ColumnDescPtr,
     physical: Physical,
     nullable: bool,
-    /// Slot + 1 of each key in `DIRECT_MIN..DIRECT_MIN + DIRECT_LEN` (0: not seen yet);
-    /// keys outside that range (rare: a bogus distance, a $400 fare) are hashed in `slots`.
-    direct: Vec<u32>,
+    /// Slot + 1 of each key in `DIRECT_MIN..DIRECT_MIN + DIRECT_LEN` (0: not seen yet), in
+    /// 16 bits so a column's busy range stays in L1 cache; keys outside that range (rare: a
+    /// bogus distance, a $400 fare) and slots past 65,534 are hashed in `slots`.
+    direct: Vec<u16>,
     slots: Slots,
     /// Dictionary keys by slot, in order of first appearance.
     keys: Vec<i32>,
@@ -200,23 +201,16 @@ impl DictionaryChunk {
         while start < keys.len() {
             let end = keys.len().min(start + PAGE_ROWS - self.page_rows);
             let page_keys = &keys[start..end];
+            let mut values = std::mem::take(&mut self.page_values);
             match valid {
-                None => {
-                    self.page_values.reserve(page_keys.len());
-                    for &key in page_keys {
-                        let value = self.value(key);
-                        self.page_values.push(value);
-                    }
-                }
+                None => self.values_of(page_keys.iter().copied(), &mut values),
                 Some(valid) => {
                     let valid = &valid[start..end];
                     self.page_levels.extend(valid.iter().map(|&v| u32::from(v)));
-                    for (&key, _) in page_keys.iter().zip(valid).filter(|(_, v)| **v) {
-                        let value = self.value(key);
-                        self.page_values.push(value);
-                    }
+                    self.values_of(page_keys.iter().zip(valid).filter(|(_, v)| **v).map(|(&key, _)| key), &mut values);
                 }
             }
+            self.page_values = values;
             self.page_rows += end - start;
             if self.page_rows == PAGE_ROWS {
                 self.flush_page()?;
@@ -226,34 +220,39 @@ impl DictionaryChunk {
         Ok(())
     }
 
-    /// The dictionary slot of `key`, or the key itself once the dictionary is full.
+    /// Appends the dictionary slot of each key to `out` (adding new keys), or once the
+    /// dictionary is full, the key itself.
     #[inline(always)]
-    fn value(&mut self, key: i32) -> u32 {
-        let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
-        match self.direct.get(at) {
-            Some(&slot) if slot != 0 && !self.fallback => slot - 1,
-            _ => self.new_or_distant(key),
+    fn values_of(&mut self, keys: impl Iterator<Item = i32>, out: &mut Vec<u32>) {
+        if self.fallback {
+            for key in keys {
+                self.min = self.min.min(key);
+                self.max = self.max.max(key);
+                out.push(key as u32);
+            }
+            return;
+        }
+        for key in keys {
+            let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
+            let slot = match self.direct.get(at) {
+                Some(&slot) if slot != 0 => u32::from(slot) - 1,
+                _ => self.new_or_distant(key),
+            };
+            out.push(slot);
         }
     }
 
     #[inline(never)]
     fn new_or_distant(&mut self, key: i32) -> u32 {
-        if self.fallback {
-            self.min = self.min.min(key);
-            self.max = self.max.max(key);
-            return key as u32;
-        }
-        let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
-        let found = if at < self.direct.len() { Err(usize::MAX) } else { self.slots.find(key) };
-        match found {
+        match self.slots.find(key) {
             Ok(slot) => slot,
             Err(position) => {
                 let slot = self.keys.len() as u32;
                 self.keys.push(key);
-                if at < self.direct.len() {
-                    self.direct[at] = slot + 1;
-                } else {
-                    self.slots.insert(position, key, slot, self.keys.len());
+                let at = key.wrapping_sub(DIRECT_MIN) as u32 as usize;
+                match u16::try_from(slot + 1) {
+                    Ok(direct) if at < self.direct.len() => self.direct[at] = direct,
+                    _ => self.slots.insert(position, key, slot, self.keys.len()),
                 }
                 self.min = self.min.min(key);
                 self.max = self.max.max(key);

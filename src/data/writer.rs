@@ -33,7 +33,7 @@ use super::trips::Model;
 
 /// Rows handed to the Parquet writer at a time (whole hours are never split, so a batch can
 /// be somewhat larger): small enough to stay in cache-friendly buffers.
-const BATCH_ROWS: usize = 64 * 1024;
+const BATCH_ROWS: usize = 8 * 1024;
 
 /// Counts and hashes every byte passed to the file.
 struct HashingWriter<'a> {
