@@ -29,6 +29,18 @@ const DIRECT_LEN: usize = 1 << 16;
 /// Dictionary pages stop growing at 1 MiB of PLAIN values (the pyarrow and parquet-rs default).
 const DICTIONARY_LIMIT_BYTES: usize = 1 << 20;
 
+/// A page's definition levels as a format-1 data page holds them: their byte length, then the
+/// RLE/bit-packing hybrid of 1 (a value) and 0 (null). The nullable trip columns are null
+/// together, so the writer encodes this once per page for all of them.
+pub(crate) fn encode_levels(valid: &[bool], out: &mut Vec<u8>) {
+    let levels: Vec<u32> = valid.iter().map(|&v| u32::from(v)).collect();
+    out.clear();
+    out.extend_from_slice(&[0; 4]);
+    rle::encode(&levels, 1, out);
+    let length = (out.len() - 4) as u32;
+    out[..4].copy_from_slice(&length.to_le_bytes());
+}
+
 /// How a key is stored: the Parquet physical type and the value a key stands for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Physical {
@@ -155,10 +167,8 @@ pub(crate) struct DictionaryChunk {
     fallback: bool,
     min: i32,
     max: i32,
-    /// The current page: slots (or, after fallback, keys) of its non-null rows, and its
-    /// definition levels.
+    /// The current page: slots (or, after fallback, keys) of its non-null rows.
     page_values: Vec<u32>,
-    page_levels: Vec<u32>,
     page_rows: usize,
     rows: u64,
     nulls: u64,
@@ -183,7 +193,6 @@ impl DictionaryChunk {
             min: i32::MAX,
             max: i32::MIN,
             page_values: Vec::with_capacity(PAGE_ROWS),
-            page_levels: Vec::with_capacity(if nullable { PAGE_ROWS } else { 0 }),
             page_rows: 0,
             rows: 0,
             nulls: 0,
@@ -195,29 +204,17 @@ impl DictionaryChunk {
         }
     }
 
-    /// Appends rows: `keys[i]` where `valid` is absent or `valid[i]`, else null.
-    pub(crate) fn write(&mut self, keys: &[i32], valid: Option<&[bool]>) -> Result<()> {
-        let mut start = 0;
-        while start < keys.len() {
-            let end = keys.len().min(start + PAGE_ROWS - self.page_rows);
-            let page_keys = &keys[start..end];
-            let mut values = std::mem::take(&mut self.page_values);
-            match valid {
-                None => self.values_of(page_keys.iter().copied(), &mut values),
-                Some(valid) => {
-                    let valid = &valid[start..end];
-                    self.page_levels.extend(valid.iter().map(|&v| u32::from(v)));
-                    self.values_of(page_keys.iter().zip(valid).filter(|(_, v)| **v).map(|(&key, _)| key), &mut values);
-                }
-            }
-            self.page_values = values;
-            self.page_rows += end - start;
-            if self.page_rows == PAGE_ROWS {
-                self.flush_page()?;
-            }
-            start = end;
+    /// Appends rows to the current page: `keys[i]` where `valid` is absent or `valid[i]`,
+    /// else null. The caller ends the page (`end_page`) after at most `PAGE_ROWS` rows.
+    pub(crate) fn append(&mut self, keys: &[i32], valid: Option<&[bool]>) {
+        debug_assert!(self.page_rows + keys.len() <= PAGE_ROWS, "a page holds at most PAGE_ROWS rows");
+        let mut values = std::mem::take(&mut self.page_values);
+        match valid {
+            None => self.values_of(keys.iter().copied(), &mut values),
+            Some(valid) => self.values_of(keys.iter().zip(valid).filter(|(_, v)| **v).map(|(&key, _)| key), &mut values),
         }
-        Ok(())
+        self.page_values = values;
+        self.page_rows += keys.len();
     }
 
     /// Appends the dictionary slot of each key to `out` (adding new keys), or once the
@@ -261,18 +258,16 @@ impl DictionaryChunk {
         }
     }
 
-    fn flush_page(&mut self) -> Result<()> {
+    /// Writes the current page. `levels` are its encoded definition levels (`encode_levels`),
+    /// the same for every nullable column of the row group; other columns ignore them.
+    pub(crate) fn end_page(&mut self, levels: &[u8]) -> Result<()> {
         if self.page_rows == 0 {
             return Ok(());
         }
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
         if self.nullable {
-            let at = body.len();
-            body.extend_from_slice(&[0; 4]);
-            rle::encode(&self.page_levels, 1, &mut body);
-            let length = (body.len() - at - 4) as u32;
-            body[at..at + 4].copy_from_slice(&length.to_le_bytes());
+            body.extend_from_slice(levels);
         }
         let encoding = if self.fallback {
             for &key in &self.page_values {
@@ -300,7 +295,6 @@ impl DictionaryChunk {
         self.nulls += nulls;
         self.page_rows = 0;
         self.page_values.clear();
-        self.page_levels.clear();
         // A full dictionary: the pages after this one are PLAIN.
         if !self.fallback && self.keys.len() * self.physical.plain_bytes() >= DICTIONARY_LIMIT_BYTES {
             self.fallback = true;
@@ -324,9 +318,10 @@ impl DictionaryChunk {
         Ok(())
     }
 
-    /// Closes the chunk: the dictionary page first, then the data pages, and their metadata.
+    /// Closes the chunk (its last page ended): the dictionary page first, then the data pages,
+    /// and their metadata.
     pub(crate) fn finish(mut self) -> Result<(Bytes, ColumnCloseResult)> {
-        self.flush_page()?;
+        debug_assert_eq!(self.page_rows, 0, "the last page was ended");
         let mut plain = Vec::with_capacity(self.keys.len() * self.physical.plain_bytes());
         for &key in &self.keys {
             self.physical.write_plain(key, &mut plain);
@@ -397,9 +392,17 @@ mod tests {
         let props = Arc::new(WriterProperties::builder().build());
         let mut file = SerializedFileWriter::new(Vec::new(), parquet_schema.root_schema_ptr(), props).unwrap();
         let mut chunk = DictionaryChunk::new(parquet_schema.column(0), physical);
-        // In uneven pieces, as batches of hours arrive.
-        for (start, end) in [(0, 7), (7, 20_001), (20_001, keys.len())] {
-            chunk.write(&keys[start..end], valid.map(|v| &v[start..end])).unwrap();
+        let all_valid = vec![true; keys.len()];
+        let mut levels = Vec::new();
+        for (page, keys) in keys.chunks(PAGE_ROWS).enumerate() {
+            let start = page * PAGE_ROWS;
+            let page_valid = &valid.unwrap_or(&all_valid)[start..start + keys.len()];
+            // In uneven pieces, as batches of hours arrive.
+            let cut = keys.len().min(7);
+            chunk.append(&keys[..cut], valid.map(|_| &page_valid[..cut]));
+            chunk.append(&keys[cut..], valid.map(|_| &page_valid[cut..]));
+            encode_levels(page_valid, &mut levels);
+            chunk.end_page(&levels).unwrap();
         }
         let (bytes, close) = chunk.finish().unwrap();
         let mut group = file.next_row_group().unwrap();

@@ -24,7 +24,7 @@ use parquet::schema::types::ColumnDescPtr;
 
 use super::DataError;
 use super::columns::{Column, TripColumns};
-use super::dictionary::DictionaryChunk;
+use super::dictionary::{DictionaryChunk, PAGE_ROWS, encode_levels};
 use super::layout::FilePlan;
 use super::manifest::FileEntry;
 use super::sampling::file_stream;
@@ -153,6 +153,10 @@ struct TripFileWriter<W: Write + Send> {
     props: WriterPropertiesPtr,
     chunks: Vec<Chunk>,
     group_rows: usize,
+    /// The current page of the dictionary columns: its rows and which are known (non-null).
+    page_rows: usize,
+    page_known: Vec<bool>,
+    levels: Vec<u8>,
 }
 
 impl<W: Write + Send> TripFileWriter<W> {
@@ -164,7 +168,16 @@ impl<W: Write + Send> TripFileWriter<W> {
         let props = Arc::new(props);
         let file = SerializedFileWriter::new(sink, parquet_schema.root_schema_ptr(), Arc::clone(&props))?;
         let columns = parquet_schema.columns().to_vec();
-        let mut writer = TripFileWriter { file, columns, props, chunks: Vec::new(), group_rows: 0 };
+        let mut writer = TripFileWriter {
+            file,
+            columns,
+            props,
+            chunks: Vec::new(),
+            group_rows: 0,
+            page_rows: 0,
+            page_known: Vec::with_capacity(PAGE_ROWS),
+            levels: Vec::new(),
+        };
         writer.start_group();
         Ok(writer)
     }
@@ -187,15 +200,17 @@ impl<W: Write + Send> TripFileWriter<W> {
         self.group_rows = 0;
     }
 
+    /// Appends a batch, in pieces that end at page and row-group boundaries.
     fn write(&mut self, batch: &TripColumns) -> parquet::errors::Result<()> {
         let mut start = 0;
         while start < batch.len() {
-            let end = batch.len().min(start + ROW_GROUP_ROWS - self.group_rows);
+            let room = (PAGE_ROWS - self.page_rows).min(ROW_GROUP_ROWS - self.group_rows);
+            let end = batch.len().min(start + room);
             let known = &batch.known[start..end];
             for (chunk, column) in self.chunks.iter_mut().zip(batch.in_schema_order()) {
                 match (chunk, column) {
                     (Chunk::Dictionary(chunk), Column::Keys(keys, _, nullable)) => {
-                        chunk.write(&keys[start..end], nullable.then_some(known))?;
+                        chunk.append(&keys[start..end], nullable.then_some(known));
                     }
                     (Chunk::Writer(writer, _), Column::Timestamps(micros)) => {
                         get_typed_column_writer_mut::<Int64Type>(writer).write_batch(&micros[start..end], None, None)?;
@@ -203,17 +218,35 @@ impl<W: Write + Send> TripFileWriter<W> {
                     _ => unreachable!("chunks are made from the same column list"),
                 }
             }
+            self.page_known.extend_from_slice(known);
+            self.page_rows += end - start;
             self.group_rows += end - start;
             if self.group_rows == ROW_GROUP_ROWS {
                 self.flush_group()?;
+            } else if self.page_rows == PAGE_ROWS {
+                self.end_page()?;
             }
             start = end;
         }
         Ok(())
     }
 
+    /// Ends the dictionary columns' current page; their definition levels are encoded once.
+    fn end_page(&mut self) -> parquet::errors::Result<()> {
+        encode_levels(&self.page_known, &mut self.levels);
+        for chunk in &mut self.chunks {
+            if let Chunk::Dictionary(chunk) = chunk {
+                chunk.end_page(&self.levels)?;
+            }
+        }
+        self.page_known.clear();
+        self.page_rows = 0;
+        Ok(())
+    }
+
     /// Writes the buffered row group to the file and starts the next one.
     fn flush_group(&mut self) -> parquet::errors::Result<()> {
+        self.end_page()?;
         let chunks = std::mem::take(&mut self.chunks);
         let mut group = self.file.next_row_group()?;
         for chunk in chunks {
