@@ -35,12 +35,19 @@ use super::trips::Model;
 /// be somewhat larger): small enough to stay in cache-friendly buffers.
 const BATCH_ROWS: usize = 8 * 1024;
 
-/// Counts and hashes every byte passed to the file.
+/// Counts and hashes every byte passed to the file; it sits behind a 1 MiB `BufWriter`, so
+/// blake3 hashes large buffers (its SIMD paths want many 1 KiB chunks at once).
 struct HashingWriter<'a> {
-    inner: BufWriter<File>,
+    inner: File,
     hasher: blake3::Hasher,
     bytes: u64,
     progress: &'a AtomicU64,
+}
+
+impl HashingWriter<'_> {
+    fn new(file: File, progress: &AtomicU64) -> BufWriter<HashingWriter<'_>> {
+        BufWriter::with_capacity(1 << 20, HashingWriter { inner: file, hasher: blake3::Hasher::new(), bytes: 0, progress })
+    }
 }
 
 impl Write for HashingWriter<'_> {
@@ -71,13 +78,10 @@ pub(crate) fn write_trip_file(
     let (partial, path) = paths(root, &relative)?;
     let parquet_error = |source| DataError::Parquet { path: partial.clone(), source };
     let file = File::create(&partial).map_err(DataError::io(&partial))?;
-    let sink =
-        HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: blake3::Hasher::new(), bytes: 0, progress: bytes_written };
-    let mut writer = TripFileWriter::new(sink).map_err(parquet_error)?;
+    let mut writer = TripFileWriter::new(HashingWriter::new(file, bytes_written)).map_err(parquet_error)?;
     produce_trips(plan, model, seed, &mut |columns| writer.write(columns).map_err(parquet_error), on_batch, cancel)?;
-    let sink = writer.finish().map_err(parquet_error)?;
-    let file = sink.inner.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
-    file.sync_data().map_err(DataError::io(&partial))?;
+    let sink = writer.finish().map_err(parquet_error)?.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
+    sink.inner.sync_data().map_err(DataError::io(&partial))?;
     fs::rename(&partial, &path).map_err(DataError::io(&path))?;
     Ok(FileEntry { path: relative, rows: plan.rows, bytes: sink.bytes, blake3: sink.hasher.finalize().to_hex().to_string() })
 }
@@ -345,13 +349,11 @@ fn write_parquet(
     let (partial, path) = paths(root, relative)?;
     let parquet_error = |source| DataError::Parquet { path: partial.clone(), source };
     let file = File::create(&partial).map_err(DataError::io(&partial))?;
-    let sink =
-        HashingWriter { inner: BufWriter::with_capacity(1 << 20, file), hasher: blake3::Hasher::new(), bytes: 0, progress: bytes_written };
-    let mut writer = ArrowWriter::try_new(sink, schema, Some(writer_properties())).map_err(parquet_error)?;
+    let mut writer =
+        ArrowWriter::try_new(HashingWriter::new(file, bytes_written), schema, Some(writer_properties())).map_err(parquet_error)?;
     let rows = produce(&mut |batch| writer.write(batch).map_err(parquet_error))?;
-    let sink = writer.into_inner().map_err(parquet_error)?;
-    let file = sink.inner.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
-    file.sync_data().map_err(DataError::io(&partial))?;
+    let sink = writer.into_inner().map_err(parquet_error)?.into_inner().map_err(|e| DataError::io(&partial)(e.into_error()))?;
+    sink.inner.sync_data().map_err(DataError::io(&partial))?;
     fs::rename(&partial, &path).map_err(DataError::io(&path))?;
     Ok(FileEntry { path: relative.to_string(), rows, bytes: sink.bytes, blake3: sink.hasher.finalize().to_hex().to_string() })
 }
