@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use bytes::Bytes;
 use parquet::arrow::{ArrowSchemaConverter, ArrowWriter, add_encoded_arrow_schema_to_metadata};
 use parquet::column::page::{CompressedPage, PageWriteSpec, PageWriter};
 use parquet::column::writer::{ColumnWriter, get_column_writer, get_typed_column_writer_mut};
@@ -24,7 +23,7 @@ use parquet::schema::types::ColumnDescPtr;
 
 use super::DataError;
 use super::columns::{Column, TripColumns};
-use super::dictionary::{DictionaryChunk, PAGE_ROWS, encode_levels};
+use super::dictionary::{DictionaryChunk, PAGE_ROWS, Spliced, encode_levels};
 use super::layout::FilePlan;
 use super::manifest::FileEntry;
 use super::sampling::file_stream;
@@ -186,7 +185,7 @@ impl<W: Write + Send> TripFileWriter<W> {
         Ok(writer)
     }
 
-    /// Fresh column chunks for the next row group.
+    /// The column chunks of a row group; `flush_group` readies them for the next one.
     fn start_group(&mut self) {
         self.chunks = TripColumns::default()
             .in_schema_order()
@@ -196,8 +195,7 @@ impl<W: Write + Send> TripFileWriter<W> {
                 Column::Keys(_, physical, _) => Chunk::Dictionary(DictionaryChunk::new(descr.clone(), *physical)),
                 Column::Timestamps(_) => {
                     let buffer = Arc::new(Mutex::new(Vec::new()));
-                    let pages = Box::new(BufferPages(TrackedWrite::new(SharedBuffer(Arc::clone(&buffer)))));
-                    Chunk::Writer(get_column_writer(descr.clone(), Arc::clone(&self.props), pages), buffer)
+                    Chunk::Writer(timestamp_writer(descr, &self.props, &buffer), buffer)
                 }
             })
             .collect();
@@ -248,24 +246,30 @@ impl<W: Write + Send> TripFileWriter<W> {
         Ok(())
     }
 
-    /// Writes the buffered row group to the file and starts the next one.
+    /// Writes the buffered row group to the file and readies the chunks for the next one.
     fn flush_group(&mut self) -> parquet::errors::Result<()> {
         self.end_page()?;
-        let chunks = std::mem::take(&mut self.chunks);
+        let mut chunks = std::mem::take(&mut self.chunks);
         let mut group = self.file.next_row_group()?;
-        for chunk in chunks {
-            let (bytes, close) = match chunk {
-                Chunk::Dictionary(chunk) => chunk.finish()?,
-                Chunk::Writer(writer, buffer) => {
-                    let close = writer.close()?;
-                    let bytes = std::mem::take(&mut *buffer.lock().expect("no panics while the lock is held"));
-                    (Bytes::from(bytes), close)
+        for (chunk, descr) in chunks.iter_mut().zip(&self.columns) {
+            match chunk {
+                Chunk::Dictionary(chunk) => {
+                    let (bytes, close) = chunk.finish()?;
+                    group.append_column(&bytes, close)?;
+                    chunk.reset();
                 }
-            };
-            group.append_column(&bytes, close)?;
+                Chunk::Writer(writer, buffer) => {
+                    // The next row group's writer pages into the same buffer, once emptied.
+                    let close = std::mem::replace(writer, timestamp_writer(descr, &self.props, buffer)).close()?;
+                    let mut bytes = buffer.lock().expect("no panics while the lock is held");
+                    group.append_column(&Spliced { head: &[], tail: &bytes }, close)?;
+                    bytes.clear();
+                }
+            }
         }
         group.close()?;
-        self.start_group();
+        self.chunks = chunks;
+        self.group_rows = 0;
         Ok(())
     }
 
@@ -276,6 +280,12 @@ impl<W: Write + Send> TripFileWriter<W> {
         }
         self.file.into_inner()
     }
+}
+
+/// parquet-rs' column writer for `descr`, paging into `buffer`.
+fn timestamp_writer(descr: &ColumnDescPtr, props: &WriterPropertiesPtr, buffer: &Arc<Mutex<Vec<u8>>>) -> ColumnWriter<'static> {
+    let pages = Box::new(BufferPages(TrackedWrite::new(SharedBuffer(Arc::clone(buffer)))));
+    get_column_writer(descr.clone(), Arc::clone(props), pages)
 }
 
 /// A `Write` into a buffer shared with the code that splices the finished column chunk.
