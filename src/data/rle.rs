@@ -171,7 +171,7 @@ mod tests {
         let flags: Vec<u32> = (0..20_000).map(|i| u32::from(i % 41 != 0)).collect();
         round_trip(&flags);
         for top in [3u32, 200, 40_000, 3_000_000, u32::MAX >> 1, u32::MAX] {
-            let wide: Vec<u32> = (0..999u32).map(|i| i.wrapping_mul(2_654_435_761) % top.max(1) | u32::from(i == 5) * top).collect();
+            let wide: Vec<u32> = (0..999u32).map(|i| (i.wrapping_mul(2_654_435_761) % top.max(1)) | (u32::from(i == 5) * top)).collect();
             round_trip(&wide);
         }
     }

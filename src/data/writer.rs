@@ -143,9 +143,9 @@ impl Write for ByteCounter {
 
 /// One column chunk of the row group being written.
 enum Chunk {
-    Dictionary(DictionaryChunk),
+    Dictionary(Box<DictionaryChunk>),
     /// parquet-rs' own column writer (delta-encoded timestamps), paging into `buffer`.
-    Writer(ColumnWriter<'static>, Arc<Mutex<Vec<u8>>>),
+    Writer(Box<ColumnWriter<'static>>, Arc<Mutex<Vec<u8>>>),
 }
 
 /// A trip Parquet file: row groups of `ROW_GROUP_ROWS` rows, each column chunk encoded in
@@ -192,10 +192,10 @@ impl<W: Write + Send> TripFileWriter<W> {
             .iter()
             .zip(&self.columns)
             .map(|(column, descr)| match column {
-                Column::Keys(_, physical, _) => Chunk::Dictionary(DictionaryChunk::new(descr.clone(), *physical)),
+                Column::Keys(_, physical, _) => Chunk::Dictionary(Box::new(DictionaryChunk::new(descr.clone(), *physical))),
                 Column::Timestamps(_) => {
                     let buffer = Arc::new(Mutex::new(Vec::new()));
-                    Chunk::Writer(timestamp_writer(descr, &self.props, &buffer), buffer)
+                    Chunk::Writer(Box::new(timestamp_writer(descr, &self.props, &buffer)), buffer)
                 }
             })
             .collect();
@@ -260,7 +260,7 @@ impl<W: Write + Send> TripFileWriter<W> {
                 }
                 Chunk::Writer(writer, buffer) => {
                     // The next row group's writer pages into the same buffer, once emptied.
-                    let close = std::mem::replace(writer, timestamp_writer(descr, &self.props, buffer)).close()?;
+                    let close = std::mem::replace(&mut **writer, timestamp_writer(descr, &self.props, buffer)).close()?;
                     let mut bytes = buffer.lock().expect("no panics while the lock is held");
                     group.append_column(&Spliced { head: &[], tail: &bytes }, close)?;
                     bytes.clear();
