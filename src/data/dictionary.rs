@@ -503,7 +503,7 @@ mod tests {
     #[test]
     fn a_dictionary_past_its_limit_falls_back_to_plain_pages() {
         // 300,000 distinct int32 keys: 1.2 MB of dictionary, so the later pages are PLAIN.
-        let keys: Vec<i32> = (0..300_000).map(|i| (i * 7919) % 300_007 - 150_000).collect();
+        let keys: Vec<i32> = (0..300_000i64).map(|i| ((i * 7919) % 300_007 - 150_000) as i32).collect();
         let field = arrow_schema::Field::new("c", arrow_schema::DataType::Int32, false);
         let (batch, file) = round_trip(field, Physical::Int32, &keys, None);
         assert_eq!(batch.column(0).as_primitive::<Int32Type>().values().as_ref(), keys.as_slice());
