@@ -104,12 +104,13 @@ enum Builtin {
 }
 
 impl Builtin {
-    /// Writes the action's output into `out` (which exists and is empty).
-    fn run(self, out: &std::path::Path) -> Result<(), String> {
+    /// Writes the action's output into `out` (which exists and is empty). Long actions stop
+    /// early once `cancel` is set (dataset generation checks it between batches of rows).
+    fn run(self, out: &std::path::Path, cancel: &AtomicBool) -> Result<(), String> {
         match self {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Report(job) => crate::report::build(&job, out).map(|_| ()),
-            Builtin::Dataset(spec) => actions::dataset(&spec, out),
+            Builtin::Dataset(spec) => actions::dataset(&spec, out, cancel),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
             Builtin::Metrics { run, run_failed, cell, history_server } => {
                 actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
@@ -146,7 +147,7 @@ fn perform(
         Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
-            builtin.run(&out).map_err(fail)?;
+            builtin.run(&out, cancel).map_err(fail)?;
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
