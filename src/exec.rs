@@ -89,6 +89,8 @@ enum Work {
         services: Vec<(String, PathBuf)>,
     },
     Builtin(Builtin),
+    /// Rendering: its files are made in memory and handed to the store as they are.
+    Render(crate::scenario::Job),
 }
 
 /// A built-in action, ready to run.
@@ -100,7 +102,6 @@ enum Builtin {
     Metrics { run: PathBuf, run_failed: bool, cell: String, history_server: Option<String> },
     Toolchain { spec: toolchain::Spec, base: PathBuf },
     Service(services::Spec),
-    Render(crate::scenario::Job),
 }
 
 impl Builtin {
@@ -117,7 +118,6 @@ impl Builtin {
             }
             Builtin::Toolchain { spec, base } => toolchain::provision(&spec, &base, out),
             Builtin::Service(spec) => spec.write(out),
-            Builtin::Render(job) => crate::scenario::render(&job, out),
         }
     }
 }
@@ -144,6 +144,11 @@ fn perform(
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let fail = |e: String| (e, None);
     match work {
+        Work::Render(job) => {
+            let files = crate::scenario::render(&job).map_err(fail)?;
+            let tree = objects::store(layout, &out, files).map_err(|e| fail(e.to_string()))?;
+            Ok((tree, Status::Ok, 1))
+        }
         Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
@@ -615,7 +620,7 @@ fn make_work(
         }
         Action::Report => Ok(Work::Builtin(Builtin::Report(Box::new(report_job(ctx, n, outputs))))),
         Action::Dataset => Ok(Work::Builtin(Builtin::Dataset(actions::dataset_spec(&plan.statics[&n].params)?))),
-        Action::Render => Ok(Work::Builtin(Builtin::Render(crate::scenario::job(ctx, &plan.statics[&n], n)?))),
+        Action::Render => Ok(Work::Render(crate::scenario::job(ctx, &plan.statics[&n], n)?)),
         Action::Upload => {
             let dataset = node
                 .deps

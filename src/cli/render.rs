@@ -108,7 +108,7 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
         if let Some((_, old_dir, files)) = old.nodes.get(&id) {
             remove_files(&out.join(old_dir), files);
         }
-        let files = copy_tree(&s.layout.tree(&digest), &out.join(&dir))?;
+        let files = publish_tree(&s.layout.tree(&digest), &out.join(&dir))?;
         new.nodes.insert(id, (hex, dir, files));
         written += 1;
     }
@@ -140,10 +140,11 @@ fn remove_files(dir: &Path, files: &[String]) {
     let _ = std::fs::remove_dir(dir);
 }
 
-/// Copies a cache tree into `dest` (writable copies: the cache's files are read-only and
-/// shared). Returns the files, relative to `dest`.
-fn copy_tree(tree: &Path, dest: &Path) -> std::io::Result<Vec<String>> {
-    use std::os::unix::fs::PermissionsExt;
+/// Publishes a cache tree into `dest` as hard links to the cache's files: no new inode, no
+/// copy. They are read-only (the cache's files are shared: never edit them in place; a
+/// re-render replaces what changed). Where the directory cannot hold links to the cache (another
+/// file system), writable copies. Returns the files, relative to `dest`.
+fn publish_tree(tree: &Path, dest: &Path) -> std::io::Result<Vec<String>> {
     let mut files = Vec::new();
     let mut stack = vec![PathBuf::new()];
     while let Some(rel) = stack.pop() {
@@ -156,13 +157,28 @@ fn copy_tree(tree: &Path, dest: &Path) -> std::io::Result<Vec<String>> {
                 continue;
             }
             let target = dest.join(&r);
-            let _ = std::fs::remove_file(&target);
-            std::fs::copy(e.path(), &target)?;
-            let mode = if r.extension().is_some_and(|x| x == "sh") { 0o755 } else { 0o644 };
-            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+            let linked = match std::fs::hard_link(e.path(), &target) {
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::remove_file(&target)?;
+                    std::fs::hard_link(e.path(), &target)
+                }
+                other => other,
+            };
+            if linked.is_err() {
+                copy_file(&e.path(), &target)?;
+            }
             files.push(r.to_string_lossy().into_owned());
         }
     }
     files.sort();
     Ok(files)
+}
+
+/// A writable copy, executable if the cache's file is.
+fn copy_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(to);
+    std::fs::copy(from, to)?;
+    let mode = if std::fs::metadata(from)?.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))
 }

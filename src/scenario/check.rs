@@ -1,6 +1,7 @@
 //! Validation of one rendered file, chosen by its extension.
 //!
-//! - `.yaml`: every document parses (YAML 1.2, duplicate keys refused) and is a Kubernetes
+//! - `.yaml`: every document parses (YAML 1.2, duplicate keys refused; once per document shape,
+//!   [`super::yaml`]) and is a Kubernetes
 //!   object: names, labels and quantities valid ([`super::names`]), its schema satisfied
 //!   ([`super::schema`]), and no template syntax left over — except Argo's `{{…}}` in Argo
 //!   objects, each of which must be an Argo expression.
@@ -19,6 +20,7 @@ use super::functions::is_argo_expression;
 use super::names;
 use super::schema::{Validators, Violation};
 use super::shell::ShellChecks;
+use super::yaml::Shapes;
 
 /// One thing wrong with a rendered file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +41,11 @@ impl fmt::Display for Problem {
     }
 }
 
-/// What to check with: schemas, and the shell tools.
+/// What to check with: schemas, the shell tools, and the YAML parses of document shapes.
 pub struct Checkers<'a> {
     pub schemas: &'a Validators,
     pub shell: &'a ShellChecks,
+    pub yaml: &'a Shapes,
 }
 
 /// Checks `text`, the content of the rendered file `file`.
@@ -50,7 +53,7 @@ pub fn check(file: &str, text: &str, with: &Checkers) -> Vec<Problem> {
     let problem = |place: String, rule: String| Problem { file: file.to_string(), place, rule };
     let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
     match ext {
-        "yaml" | "yml" => check_yaml(text, with.schemas).into_iter().map(|(p, r)| problem(p, r)).collect(),
+        "yaml" | "yml" => check_yaml(text, with).into_iter().map(|(p, r)| problem(p, r)).collect(),
         "sh" => {
             let mut out: Vec<Problem> = leftover_syntax(text).into_iter().map(|(p, r)| problem(p, r)).collect();
             out.extend(with.shell.check(text).into_iter().map(|(p, r)| problem(p, r)));
@@ -102,11 +105,11 @@ fn check_properties(text: &str) -> Vec<(String, String)> {
     out
 }
 
-fn check_yaml(text: &str, schemas: &Validators) -> Vec<(String, String)> {
-    let options = serde_saphyr::options! { duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error };
-    let docs: Vec<Value> = match serde_saphyr::from_multiple_with_options(text, options) {
+fn check_yaml(text: &str, with: &Checkers) -> Vec<(String, String)> {
+    let schemas = with.schemas;
+    let docs: Vec<Value> = match with.yaml.parse(text) {
         Ok(d) => d,
-        Err(e) => return vec![(String::new(), format!("not valid YAML: {}", one_line(&e.to_string())))],
+        Err(e) => return vec![(String::new(), format!("not valid YAML: {}", one_line(&e)))],
     };
     if docs.is_empty() {
         return vec![(String::new(), "no YAML document".to_string())];

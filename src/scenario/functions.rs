@@ -8,11 +8,18 @@
 //! - `v | idpart` encodes a dimension value as cell ids do (`4.1.1` → `411`).
 //! - `merge(a, b, …)` merges maps left to right; `chunks(cells, by, max)` groups cells by
 //!   dimensions into chunks of at most `max`.
+//! - `once(key, f, args…)` calls `f(args…)` once per node: a node's other files asking for the
+//!   same key with equal arguments get the same value back (a cell's Spark settings are
+//!   computed for its first file, not for each of four).
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use minijinja::value::{Rest, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::value::{Object, Rest, Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State};
+
+/// The context name under which a node's [`Memo`] travels to `once()`.
+pub const MEMO: &str = "_once";
 
 /// Roots an Argo `{{…}}` expression may start with (an `=` expression is evaluated by Argo).
 pub const ARGO_ROOTS: &[&str] =
@@ -22,6 +29,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_function("argo", argo);
     env.add_function("merge", merge);
     env.add_function("chunks", chunks);
+    env.add_function("once", once);
     env.add_filter("shq", shq);
     env.add_filter("seconds", seconds);
     env.add_filter("idpart", idpart);
@@ -42,6 +50,41 @@ fn argo(expr: &str) -> Result<String, Error> {
         ));
     }
     Ok(format!("{{{{{}}}}}", expr.trim()))
+}
+
+/// What `once()` computed for one node: `(key, arguments, value)`.
+#[derive(Debug, Default)]
+pub struct Memo(Mutex<Vec<(String, Vec<Value>, Value)>>);
+
+impl Object for Memo {}
+
+impl Memo {
+    /// A memo for one rendering of a node, and the value to put in its context as [`MEMO`].
+    pub fn value(memo: &Arc<Memo>) -> Value {
+        Value::from_dyn_object(Arc::clone(memo))
+    }
+
+    /// Forgets everything (a node rendered again starts afresh).
+    pub fn clear(&self) {
+        self.0.lock().expect("no panic holding the memo").clear();
+    }
+}
+
+/// Without a memo in the context (a template rendered outside a node), `f` is just called.
+fn once(state: &mut State, key: String, f: Value, args: Rest<Value>) -> Result<Value, Error> {
+    let memo = state.lookup(MEMO).filter(|m| m.downcast_object_ref::<Memo>().is_some());
+    if let Some(m) = &memo {
+        let entries = m.downcast_object_ref::<Memo>().expect("checked above").0.lock().expect("no panic holding the memo");
+        if let Some((_, _, v)) = entries.iter().find(|(k, a, _)| *k == key && a.as_slice() == args.as_slice()) {
+            return Ok(v.clone());
+        }
+    }
+    let v = f.call(state, &args)?;
+    if let Some(m) = &memo {
+        let mut entries = m.downcast_object_ref::<Memo>().expect("checked above").0.lock().expect("no panic holding the memo");
+        entries.push((key, args.0, v.clone()));
+    }
+    Ok(v)
 }
 
 fn shq(v: &Value) -> String {
@@ -144,6 +187,28 @@ mod tests {
         assert_eq!(e.render_str("{{ '20m' | seconds }}", ()).unwrap(), "1200");
         assert_eq!(e.render_str("{{ 'iceberg+rapids' | idpart }}", ()).unwrap(), "iceberg-rapids");
         assert_eq!(e.render_str("{{ merge({'a': 1, 'b': 1}, {'b': 2}) | tojson }}", ()).unwrap(), r#"{"a": 1, "b": 2}"#);
+    }
+
+    #[test]
+    fn once_calls_its_function_once_per_key_and_arguments() {
+        let mut e = env();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        e.add_function("count", move |x: i64| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            x * 2
+        });
+        let memo = Arc::new(Memo::default());
+        let ctx = minijinja::context! { _once => Memo::value(&memo) };
+        let t = "{{ once('a', count, 1) }} {{ once('a', count, 1) }} {{ once('a', count, 2) }} {{ once('b', count, 1) }}";
+        assert_eq!(e.render_str(t, &ctx).unwrap(), "2 2 4 2");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // Another file of the same node: nothing is computed again.
+        assert_eq!(e.render_str("{{ once('a', count, 2) }}", &ctx).unwrap(), "4");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        memo.clear();
+        assert_eq!(e.render_str("{{ once('a', count, 2) }}", &ctx).unwrap(), "4");
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use super::functions;
 use super::schema::Validators;
 use super::shell::ShellChecks;
+use super::yaml::Shapes;
 use crate::hash::Digest;
 
 /// What a template reads, found statically.
@@ -39,6 +40,7 @@ pub struct Library {
     var_digests: Mutex<HashMap<String, Digest>>,
     validators: Mutex<HashMap<String, Arc<Validators>>>,
     shell: ShellChecks,
+    yaml: Shapes,
 }
 
 impl Default for Library {
@@ -75,6 +77,7 @@ impl Library {
             var_digests: Mutex::default(),
             validators: Mutex::default(),
             shell: ShellChecks::default(),
+            yaml: Shapes::default(),
         }
     }
 
@@ -86,6 +89,11 @@ impl Library {
     /// Shell checks, with their verdicts kept for the process.
     pub fn shell(&self) -> &ShellChecks {
         &self.shell
+    }
+
+    /// YAML skeletons parsed so far.
+    pub fn yaml(&self) -> &Shapes {
+        &self.yaml
     }
 
     /// Reads and analyses the template at `rel` (relative to `root`), once per process.

@@ -15,9 +15,11 @@ mod library;
 mod names;
 mod schema;
 mod shell;
+mod tools;
+mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use minijinja::Value;
@@ -30,9 +32,11 @@ pub use shell::ShellChecks;
 use crate::graph::NodeIx;
 use crate::hash::Digest;
 use crate::plan::{self, Ctx, Statics};
+use crate::store::NewFile;
 
 /// The render action's implementation version: part of every render node's key.
-pub const VERSION: &str = "render 1";
+/// 2: shell scripts are stored executable (they are published as hard links).
+pub const VERSION: &str = "render 2";
 
 /// Params a render rule takes: `schemas` (a directory holding `argo/` and `spark-operator/`,
 /// relative to the project root) and `kubernetes` (the version whose schemas built-in kinds
@@ -45,6 +49,8 @@ pub struct Job {
     /// `(output file, template name)`.
     files: Vec<(String, String)>,
     context: Value,
+    /// What `once()` computed while rendering this node's files.
+    memo: Arc<functions::Memo>,
     schemas: PathBuf,
     kubernetes: String,
 }
@@ -58,19 +64,24 @@ pub enum Validation {
     None,
 }
 
-/// Renders and validates `job` into `out` (an empty directory).
-pub fn render(job: &Job, out: &Path) -> Result<(), String> {
-    render_with(job, out, Validation::Full)
+/// Renders and validates `job`: the node's files, for the store. Shell scripts are executable.
+pub fn render(job: &Job) -> Result<Vec<NewFile>, String> {
+    render_with(job, Validation::Full)
 }
 
 /// [`render`], choosing the checks (for benchmarks; builds always validate fully).
-pub fn render_with(job: &Job, out: &Path, validation: Validation) -> Result<(), String> {
+pub fn render_with(job: &Job, validation: Validation) -> Result<Vec<NewFile>, String> {
     let key = format!("{}\0{}", job.schemas.display(), job.kubernetes);
     let validators = job.lib.validators(&key, || schema::Validators::new(job.schemas.clone(), job.kubernetes.clone()));
     let no_shell = ShellChecks::disabled();
-    let checkers =
-        check::Checkers { schemas: &validators, shell: if validation == Validation::Full { job.lib.shell() } else { &no_shell } };
+    let checkers = check::Checkers {
+        schemas: &validators,
+        shell: if validation == Validation::Full { job.lib.shell() } else { &no_shell },
+        yaml: job.lib.yaml(),
+    };
     let mut problems: Vec<Problem> = Vec::new();
+    let mut files = Vec::with_capacity(job.files.len());
+    job.memo.clear();
     for (file, name) in &job.files {
         let template = job.lib.env().get_template(name).map_err(|e| format!("template `{name}`: {}", library::describe(&e)))?;
         let text = template.render(&job.context).map_err(|e| format!("rendering `{file}` from `{name}`: {}", library::describe(&e)))?;
@@ -80,14 +91,10 @@ pub fn render_with(job: &Job, out: &Path, validation: Validation) -> Result<(), 
         if validation != Validation::None {
             problems.extend(check::check(file, &text, &checkers));
         }
-        let path = out.join(file);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("creating `{}`: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text).map_err(|e| format!("writing `{}`: {e}", path.display()))?;
+        files.push(NewFile { path: file.clone(), executable: file.ends_with(".sh"), bytes: text.into_bytes() });
     }
     if problems.is_empty() {
-        return Ok(());
+        return Ok(files);
     }
     let shown: Vec<String> = problems.iter().take(20).map(|p| format!("  {p}")).collect();
     let more = if problems.len() > 20 { format!("\n  … and {} more", problems.len() - 20) } else { String::new() };
@@ -157,6 +164,8 @@ pub fn job(ctx: &Ctx, statics: &Statics, n: NodeIx) -> Result<Job, String> {
     if let Some(b) = ctx.lf.tier(&g.tier).and_then(|t| t.budget) {
         context.insert("tier_budget".into(), Value::from(b.as_secs()));
     }
+    let memo = Arc::new(functions::Memo::default());
+    context.insert(functions::MEMO.into(), functions::Memo::value(&memo));
     let lib = Arc::clone(&ctx.templates.scenarios);
     let mut files = Vec::with_capacity(rule.outputs.len());
     for out in &rule.outputs {
@@ -169,5 +178,12 @@ pub fn job(ctx: &Ctx, statics: &Statics, n: NodeIx) -> Result<Job, String> {
     }
     let param =
         |p: &str| statics.params.get(p).cloned().ok_or_else(|| format!("rule `{}`: the render action needs param `{p}`", rule.name));
-    Ok(Job { lib, files, context: Value::from(context), schemas: ctx.lf.root.join(param("schemas")?), kubernetes: param("kubernetes")? })
+    Ok(Job {
+        lib,
+        files,
+        context: Value::from(context),
+        memo,
+        schemas: ctx.lf.root.join(param("schemas")?),
+        kubernetes: param("kubernetes")?,
+    })
 }

@@ -10,12 +10,15 @@
 //! Neither the Argo schema nor CRD schemas close their objects, yet `argo lint` and the API
 //! server's strict field validation reject unknown fields: every object schema with
 //! `properties` is closed here (`additionalProperties: false`) unless it preserves unknown
-//! fields. Validators are compiled on first use of a kind, once per process.
+//! fields. Validators are compiled on first use of a kind, once per process, against one
+//! shared registry of definitions per source (the Kubernetes and Argo definitions are indexed
+//! once, not copied into each kind's schema and checked again).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use jsonschema::{Draft, Registry, Validator};
 use serde_json::Value;
 
 /// One schema violation: where in the document, and what rule it breaks.
@@ -25,14 +28,20 @@ pub struct Violation {
     pub rule: String,
 }
 
-type Compiled = Arc<Result<jsonschema::Validator, String>>;
+type Compiled = Arc<OnceLock<Result<Validator, String>>>;
+
+/// Where the shared definitions live for `$ref`s: a base no request ever goes to.
+const BASE: &str = "https://schemas.loadbuild.invalid";
 
 pub struct Validators {
     schemas_dir: PathBuf,
     kubernetes: String,
     kube_dir: OnceLock<Result<PathBuf, String>>,
-    argo: OnceLock<Result<Arc<Value>, String>>,
-    kube_defs: OnceLock<Result<Arc<Value>, String>>,
+    /// The Argo schema, closed, as one resource every Argo kind refers into; and its
+    /// definitions' names.
+    argo: OnceLock<Result<(Registry<'static>, HashSet<String>), String>>,
+    /// Kubernetes' `_definitions.json`, which every built-in kind's schema refers into.
+    kube: OnceLock<Result<Registry<'static>, String>>,
     compiled: Mutex<HashMap<String, Compiled>>,
 }
 
@@ -44,7 +53,7 @@ impl Validators {
             kubernetes,
             kube_dir: OnceLock::new(),
             argo: OnceLock::new(),
-            kube_defs: OnceLock::new(),
+            kube: OnceLock::new(),
             compiled: Mutex::default(),
         }
     }
@@ -54,20 +63,14 @@ impl Validators {
     pub fn validate(&self, doc: &Value) -> Result<Vec<Violation>, String> {
         let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
         let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
-        let key = format!("{api}/{kind}");
-        let compiled = {
-            let existing = self.compiled.lock().expect("no panic holding validators").get(&key).cloned();
-            match existing {
-                Some(c) => c,
-                None => {
-                    // Compiled outside the lock: another thread may compile the same kind at
-                    // once, which only wastes a little time.
-                    let c: Compiled = Arc::new(self.compile(api, kind));
-                    self.compiled.lock().expect("no panic holding validators").entry(key).or_insert(c).clone()
-                }
-            }
-        };
-        let validator = compiled.as_ref().as_ref().map_err(Clone::clone)?;
+        let slot: Compiled =
+            Arc::clone(self.compiled.lock().expect("no panic holding validators").entry(format!("{api}/{kind}")).or_default());
+        // Compiled outside the map's lock, once: a thread asking for the same kind meanwhile
+        // waits for this one instead of compiling it again.
+        let validator = slot.get_or_init(|| self.compile(api, kind)).as_ref().map_err(Clone::clone)?;
+        if validator.is_valid(doc) {
+            return Ok(Vec::new());
+        }
         Ok(validator
             .iter_errors(doc)
             .take(8)
@@ -75,36 +78,55 @@ impl Validators {
             .collect())
     }
 
-    fn compile(&self, api: &str, kind: &str) -> Result<jsonschema::Validator, String> {
+    fn compile(&self, api: &str, kind: &str) -> Result<Validator, String> {
         let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
-        let schema = match group {
-            "argoproj.io" => self.argo_schema(kind)?,
-            "sparkoperator.k8s.io" => self.crd_schema(group, version, kind)?,
-            _ => self.kube_schema(group, version, kind)?,
+        let options = jsonschema::options().with_draft(Draft::Draft202012).should_validate_formats(false);
+        let built = match group {
+            "argoproj.io" => {
+                let (registry, names) = self.argo.get_or_init(|| self.argo_registry()).as_ref().map_err(Clone::clone)?;
+                let def = format!("io.argoproj.workflow.v1alpha1.{kind}");
+                if !names.contains(&def) {
+                    return Err(format!("the Argo schema has no kind `{kind}`"));
+                }
+                options.with_registry(registry).build(&serde_json::json!({ "$ref": format!("{BASE}/argo/schema.json#/definitions/{def}") }))
+            }
+            "sparkoperator.k8s.io" => options.build(&self.crd_schema(group, version, kind)?),
+            _ => {
+                let (file, schema) = self.kube_schema(group, version, kind)?;
+                let registry = self.kube.get_or_init(|| self.kube_registry()).as_ref().map_err(Clone::clone)?;
+                options.with_registry(registry).with_base_uri(format!("{BASE}/api/{file}")).build(&schema)
+            }
         };
-        jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .should_validate_formats(false)
-            .build(&schema)
-            .map_err(|e| format!("the schema for `{api}` `{kind}` does not compile: {e}"))
+        built.map_err(|e| format!("the schema for `{api}` `{kind}` does not compile: {e}"))
     }
 
-    fn argo_schema(&self, kind: &str) -> Result<Value, String> {
-        let doc = self
-            .argo
-            .get_or_init(|| {
-                let path = self.schemas_dir.join("argo/schema.json");
-                let mut v = read_json(&path)?;
-                close_objects(&mut v);
-                Ok(Arc::new(v))
-            })
-            .clone()?;
-        let def = format!("io.argoproj.workflow.v1alpha1.{kind}");
-        let defs = doc.get("definitions").ok_or("the Argo schema has no `definitions`")?;
-        if defs.get(&def).is_none() {
-            return Err(format!("the Argo schema has no kind `{kind}`"));
-        }
-        Ok(serde_json::json!({ "$ref": format!("#/definitions/{def}"), "definitions": defs }))
+    /// The Argo schema, closed, as `<BASE>/argo/schema.json`.
+    fn argo_registry(&self) -> Result<(Registry<'static>, HashSet<String>), String> {
+        let path = self.schemas_dir.join("argo/schema.json");
+        let mut doc = read_json(&path)?;
+        close_objects(&mut doc);
+        let names = match doc.get("definitions") {
+            Some(Value::Object(defs)) => defs.keys().cloned().collect(),
+            _ => return Err(format!("`{}` has no `definitions`", path.display())),
+        };
+        Registry::new()
+            .draft(Draft::Draft202012)
+            .add(format!("{BASE}/argo/schema.json"), Draft::Draft202012.create_resource(doc))
+            .and_then(|b| b.prepare())
+            .map(|r| (r, names))
+            .map_err(|e| format!("the Argo schema `{}` cannot be indexed: {e}", path.display()))
+    }
+
+    /// Kubernetes' shared definitions, as `<BASE>/api/_definitions.json`.
+    fn kube_registry(&self) -> Result<Registry<'static>, String> {
+        let dir = self.kube_dir.get_or_init(|| kube_dir(&self.kubernetes)).clone()?;
+        let path = dir.join("_definitions.json");
+        let defs = read_json(&path)?;
+        Registry::new()
+            .draft(Draft::Draft202012)
+            .add(format!("{BASE}/api/_definitions.json"), Draft::Draft202012.create_resource(defs))
+            .and_then(|b| b.prepare())
+            .map_err(|e| format!("`{}` cannot be indexed: {e}", path.display()))
     }
 
     fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<Value, String> {
@@ -121,7 +143,9 @@ impl Validators {
         Ok(schema)
     }
 
-    fn kube_schema(&self, group: &str, version: &str, kind: &str) -> Result<Value, String> {
+    /// A built-in kind's schema file (`deployment-apps-v1.json`): its name and contents. Its
+    /// `$ref`s point into `/api/_definitions.json`, in the registry.
+    fn kube_schema(&self, group: &str, version: &str, kind: &str) -> Result<(String, Value), String> {
         let dir = self.kube_dir.get_or_init(|| kube_dir(&self.kubernetes)).clone()?;
         let prefix = group.split('.').next().unwrap_or("");
         let file = if prefix.is_empty() {
@@ -134,19 +158,7 @@ impl Validators {
             let api = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
             return Err(format!("no schema for `{api}` `{kind}` in Kubernetes {} (looked for `{}`)", self.kubernetes, path.display()));
         }
-        let mut schema = read_json(&path)?;
-        let defs = self
-            .kube_defs
-            .get_or_init(|| {
-                let v = read_json(&dir.join("_definitions.json"))?;
-                v.get("$defs").cloned().map(Arc::new).ok_or_else(|| "`_definitions.json` has no `$defs`".to_string())
-            })
-            .clone()?;
-        rewrite_refs(&mut schema, "/api/_definitions.json#", "#");
-        if let Value::Object(m) = &mut schema {
-            m.insert("$defs".into(), (*defs).clone());
-        }
-        Ok(schema)
+        Ok((file, read_json(&path)?))
     }
 }
 
@@ -172,14 +184,21 @@ fn kube_dir(version: &str) -> Result<PathBuf, String> {
     let base = match std::env::var_os("LOADBUILD_KUBERNETES_SCHEMAS") {
         Some(dir) => PathBuf::from(dir),
         None => {
-            let out = std::process::Command::new("python3")
-                .args(["-c", "import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))"])
-                .output()
-                .map_err(|e| format!("Kubernetes schemas not found (running python3: {e}): {how}"))?;
-            if !out.status.success() {
-                return Err(format!("Kubernetes schemas not found (python3 cannot import kubernetes_validate): {how}"));
+            let python = super::tools::python().as_ref().map_err(|e| format!("Kubernetes schemas not found ({e}): {how}"))?;
+            match python.site_dirs.iter().map(|d| d.join("kubernetes_validate")).find(|d| d.is_dir()) {
+                Some(package) => package.join("kubernetes-json-schema"),
+                // Not in the usual places (an editable install?): ask Python to import it.
+                None => {
+                    let out = std::process::Command::new(&python.exe)
+                        .args(["-c", "import kubernetes_validate, os; print(os.path.dirname(kubernetes_validate.__file__))"])
+                        .output()
+                        .map_err(|e| format!("Kubernetes schemas not found (running python3: {e}): {how}"))?;
+                    if !out.status.success() {
+                        return Err(format!("Kubernetes schemas not found (python3 cannot import kubernetes_validate): {how}"));
+                    }
+                    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubernetes-json-schema")
+                }
             }
-            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubernetes-json-schema")
         }
     };
     for candidate in [base.join(&leaf), base.clone()] {
@@ -210,21 +229,6 @@ pub fn close_objects(v: &mut Value) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(close_objects),
-        _ => {}
-    }
-}
-
-fn rewrite_refs(v: &mut Value, from: &str, to: &str) {
-    match v {
-        Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref")
-                && let Some(rest) = r.strip_prefix(from)
-            {
-                *r = format!("{to}{rest}");
-            }
-            m.values_mut().for_each(|c| rewrite_refs(c, from, to));
-        }
-        Value::Array(a) => a.iter_mut().for_each(|c| rewrite_refs(c, from, to)),
         _ => {}
     }
 }

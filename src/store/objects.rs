@@ -123,11 +123,89 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
             std::fs::rename(out, &dest).map_err(io(&dest))?;
         }
     }
-    let objects = layout.objects();
     for e in &mut entries {
         let p = dest.join(&e.path);
         let m = std::fs::metadata(&p).map_err(io(&p))?;
         e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+    }
+    link_objects(layout, &dest, &entries)?;
+    Ok(Tree { digest, entries })
+}
+
+/// A file an action produced in memory, to be stored without a temporary copy on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Relative path with `/` separators.
+    pub path: String,
+    pub bytes: Vec<u8>,
+    pub executable: bool,
+}
+
+/// Stores files an action holds in memory as a tree, like [`ingest`] but without writing them
+/// to a temporary directory first and reading them back: each file is hashed in memory and
+/// written once, read-only, into `staging` (which must not exist), and `staging` is then renamed
+/// into `trees/`. Five syscalls a file instead of a dozen: for a node with four small files,
+/// creating and re-reading them cost more than rendering.
+pub fn store(layout: &Layout, staging: &Path, mut files: Vec<NewFile>) -> Result<Tree, StoreError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    for (i, f) in files.iter().enumerate() {
+        let bad = f.path.is_empty() || f.path.starts_with('/') || f.path.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+        if bad || files.get(i + 1).is_some_and(|next| next.path == f.path) {
+            return Err(StoreError::OddFile { path: staging.join(&f.path) });
+        }
+    }
+    let mut entries: Vec<TreeEntry> = files
+        .iter()
+        .map(|f| TreeEntry {
+            path: f.path.clone(),
+            digest: Digest(*blake3::hash(&f.bytes).as_bytes()),
+            size: f.bytes.len() as u64,
+            executable: f.executable,
+            stamp: (0, 0),
+        })
+        .collect();
+    let digest = Tree::digest_of(&entries);
+    let dest = layout.tree(&digest);
+    if dest.exists() && intact(&dest, &entries) {
+        for e in &mut entries {
+            let p = dest.join(&e.path);
+            let m = std::fs::metadata(&p).map_err(io(&p))?;
+            e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+        }
+    } else {
+        std::fs::create_dir(staging).map_err(io(staging))?;
+        for (f, e) in files.iter().zip(&mut entries) {
+            let p = staging.join(&f.path);
+            if f.path.contains('/') {
+                let parent = p.parent().expect("a path with `/` has a parent");
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(if f.executable { 0o555 } else { 0o444 })
+                .open(&p)
+                .map_err(io(&p))?;
+            file.write_all(&f.bytes).map_err(io(&p))?;
+            // The stamp is the stored file's: renaming its directory changes neither.
+            let m = file.metadata().map_err(io(&p))?;
+            e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+        }
+        remove_tree(&dest)?;
+        std::fs::rename(staging, &dest).map_err(io(&dest))?;
+    }
+    link_objects(layout, &dest, &entries)?;
+    Ok(Tree { digest, entries })
+}
+
+/// Hard-links each file of a placed tree into `objects/`, replacing an older object of the
+/// same digest with the bytes just verified.
+fn link_objects(layout: &Layout, dest: &Path, entries: &[TreeEntry]) -> Result<(), StoreError> {
+    let objects = layout.objects();
+    for e in entries {
+        let p = dest.join(&e.path);
         let hex = e.digest.to_hex();
         // One flat directory: shard directories (`ab/cdef…`) cost a directory inode each, which
         // on ext4 after a mass delete made a full build of small nodes 40% slower.
@@ -143,8 +221,8 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
         };
         match linked {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if std::fs::metadata(&obj).is_ok_and(|o| o.ino() == m.ino()) {
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                if std::fs::metadata(&obj).is_ok_and(|o| o.ino() == e.stamp.1) {
                     continue;
                 }
                 // An older object of this digest: replace it with the bytes just verified,
@@ -154,10 +232,10 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
                 std::fs::hard_link(&p, &tmp_link).map_err(io(&tmp_link))?;
                 std::fs::rename(&tmp_link, &obj).map_err(io(&obj))?;
             }
-            Err(e) => return Err(io(&obj)(e)),
+            Err(err) => return Err(io(&obj)(err)),
         }
     }
-    Ok(Tree { digest, entries })
+    Ok(())
 }
 
 /// Does `dir` hold exactly these files with these contents? Hashes every file.
