@@ -217,7 +217,10 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
     }
     let mut params = BTreeMap::new();
     for name in rule.params.keys() {
-        let v = ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?;
+        let v = match ctx.templates.param_constant(node.rule, name) {
+            Some(v) => v.to_string(),
+            None => ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?,
+        };
         inputs.insert(format!("param:{name}"), Digest::of("loadbuild 2026-11 param", v.as_str()));
         params.insert(name.clone(), v);
     }

@@ -16,6 +16,8 @@ pub struct Templates {
     /// Per rule and source: the template as literal text and `{{ name }}` holes, when it is
     /// that simple (rendered by substitution, without minijinja).
     simple_sources: Vec<std::collections::HashMap<String, Vec<Piece>>>,
+    /// Per rule and param: the value, when the param is plain text (no template syntax).
+    constant_params: Vec<std::collections::HashMap<String, String>>,
     /// Per rule: the top-level `vars` names its templates read.
     vars_used: Vec<BTreeSet<String>>,
     /// Scenario templates (files rendered by the `render` action), shared by its workers.
@@ -81,7 +83,15 @@ impl Templates {
         let mut diags = Diagnostics::default();
         let mut vars_used = Vec::with_capacity(rules.rules.len());
         let mut simple_sources = Vec::with_capacity(rules.rules.len());
+        let mut constant_params = Vec::with_capacity(rules.rules.len());
         for rule in &rules.rules {
+            constant_params.push(
+                rule.params
+                    .iter()
+                    .filter(|(_, v)| !v.contains("{{") && !v.contains("{%") && !v.contains("{#"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            );
             simple_sources.push(rule.sources.iter().filter_map(|(k, v)| Some((k.clone(), simple_pieces(v)?))).collect());
             let mut names = Vec::new();
             for (src, path) in &rule.sources {
@@ -110,7 +120,7 @@ impl Templates {
             }
             vars_used.push(used);
         }
-        diags.into_result(Templates { env, simple_sources, vars_used, scenarios: Default::default() })
+        diags.into_result(Templates { env, simple_sources, constant_params, vars_used, scenarios: Default::default() })
     }
 
     /// Renders a simple source template by substitution from the binding and tier; `None`
@@ -131,6 +141,11 @@ impl Templates {
 
     pub fn source(&self, rule: &str, src: &str, ctx: &Value) -> Result<String, String> {
         self.render(&source_name(rule, src), ctx)
+    }
+
+    /// A param that is plain text, without rendering (then no context needs building).
+    pub fn param_constant(&self, rule: usize, param: &str) -> Option<&str> {
+        self.constant_params[rule].get(param).map(String::as_str)
     }
 
     pub fn param(&self, rule: &str, param: &str, ctx: &Value) -> Result<String, String> {

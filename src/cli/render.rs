@@ -89,7 +89,14 @@ fn node_dir(s: &Session, graph: &Graph, n: NodeIx) -> String {
 fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -> std::io::Result<(usize, usize, usize)> {
     std::fs::create_dir_all(out)?;
     let manifest_path = out.join(MANIFEST);
-    let old: Published = std::fs::read(&manifest_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    let old_bytes = std::fs::read(&manifest_path).unwrap_or_default();
+    let old: Published = serde_json::from_slice(&old_bytes).unwrap_or_default();
+    // Files are checked relative to DIR: a no-op stats every published file.
+    let dir_fd = crate::store::Dir::open(out)?;
+    let present = |dir: &str, f: &str| {
+        let rel = if dir.is_empty() { f.to_string() } else { format!("{dir}/{f}") };
+        dir_fd.stat(&rel).is_ok_and(|st| st.is_file)
+    };
     let mut new = Published::default();
     let (mut written, mut kept, mut removed) = (0, 0, 0);
     for &(n, digest) in built {
@@ -99,7 +106,7 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
         if let Some((d, old_dir, files)) = old.nodes.get(&id)
             && *d == hex
             && *old_dir == dir
-            && files.iter().all(|f| out.join(&dir).join(f).is_file())
+            && files.iter().all(|f| present(&dir, f))
         {
             new.nodes.insert(id, (hex, dir, files.clone()));
             kept += 1;
@@ -118,9 +125,12 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
             removed += 1;
         }
     }
-    let tmp = out.join(format!("{MANIFEST}.tmp"));
-    std::fs::write(&tmp, serde_json::to_vec(&new).expect("the manifest serializes"))?;
-    std::fs::rename(&tmp, &manifest_path)?;
+    let bytes = serde_json::to_vec(&new).expect("the manifest serializes");
+    if bytes != old_bytes {
+        let tmp = out.join(format!("{MANIFEST}.tmp"));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, &manifest_path)?;
+    }
     Ok((written, kept, removed))
 }
 

@@ -37,6 +37,8 @@ pub struct Library {
     env: Environment<'static>,
     texts: Arc<RwLock<HashMap<String, Arc<str>>>>,
     infos: Mutex<HashMap<String, Arc<Info>>>,
+    /// The same, by the path a rule names (planning looks up every node's sources).
+    by_path: Mutex<HashMap<String, Arc<Info>>>,
     var_digests: Mutex<HashMap<String, Digest>>,
     validators: Mutex<HashMap<String, Arc<Validators>>>,
     shell: ShellChecks,
@@ -74,6 +76,7 @@ impl Library {
             env,
             texts,
             infos: Mutex::default(),
+            by_path: Mutex::default(),
             var_digests: Mutex::default(),
             validators: Mutex::default(),
             shell: ShellChecks::default(),
@@ -98,6 +101,15 @@ impl Library {
 
     /// Reads and analyses the template at `rel` (relative to `root`), once per process.
     pub fn load(&self, root: &Path, templates_dir: &Path, rel: &str) -> Result<Arc<Info>, String> {
+        if let Some(info) = self.by_path.lock().expect("no panic holding infos").get(rel) {
+            return Ok(Arc::clone(info));
+        }
+        let info = self.load_new(root, templates_dir, rel)?;
+        self.by_path.lock().expect("no panic holding infos").insert(rel.to_string(), Arc::clone(&info));
+        Ok(info)
+    }
+
+    fn load_new(&self, root: &Path, templates_dir: &Path, rel: &str) -> Result<Arc<Info>, String> {
         let path = root.join(rel);
         let name = template_name(templates_dir, &path)
             .ok_or_else(|| format!("template `{rel}` is outside the templates directory `{}`", templates_dir.display()))?;

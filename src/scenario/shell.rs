@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::tools;
 use crate::hash::Digest;
@@ -31,7 +31,8 @@ type Found = Vec<(String, String)>;
 
 #[derive(Default)]
 pub struct ShellChecks {
-    memo: Mutex<HashMap<Digest, Found>>,
+    /// The tools' verdict per shape; a thread meeting a shape another is checking waits for it.
+    memo: Mutex<HashMap<Digest, Arc<OnceLock<Found>>>>,
     shellcheck: OnceLock<Result<PathBuf, String>>,
     /// Only the in-process check of the values block (for benchmarks).
     tools_off: bool,
@@ -50,19 +51,18 @@ impl ShellChecks {
             return found;
         }
         let key = Digest::of_bytes(shape.as_bytes());
-        if let Some(f) = self.memo.lock().expect("no panic holding the shell memo").get(&key) {
-            found.extend(f.iter().cloned());
-            return found;
-        }
-        let mut tools = bash_n(&shape);
-        if tools.is_empty() {
-            tools = match self.shellcheck.get_or_init(find_shellcheck) {
+        let verdict = Arc::clone(self.memo.lock().expect("no panic holding the shell memo").entry(key).or_default());
+        let tools = verdict.get_or_init(|| {
+            let problems = bash_n(&shape);
+            if !problems.is_empty() {
+                return problems;
+            }
+            match self.shellcheck.get_or_init(find_shellcheck) {
                 Ok(path) => shellcheck(path, &shape),
                 Err(e) => vec![(String::new(), e.clone())],
-            };
-        }
-        self.memo.lock().expect("no panic holding the shell memo").insert(key, tools.clone());
-        found.extend(tools);
+            }
+        });
+        found.extend(tools.iter().cloned());
         found
     }
 }

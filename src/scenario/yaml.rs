@@ -27,7 +27,7 @@
 //! Only parsing is shared: every check still runs on every document's own values.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -44,7 +44,7 @@ const MAX_SHAPES: usize = 4096;
 pub type ParseError = String;
 
 /// Parses YAML text into its documents (duplicate keys refused), as serde-saphyr does.
-pub fn parse_full(text: &str) -> Result<Vec<Value>, ParseError> {
+fn parse_full(text: &str) -> Result<Vec<Value>, ParseError> {
     let options = serde_saphyr::options! { duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error };
     serde_saphyr::from_multiple_with_options(text, options).map_err(|e| e.to_string())
 }
@@ -56,9 +56,11 @@ type Shape = Option<Vec<Value>>;
 /// Skeletons parsed so far, shared by every render in a process.
 #[derive(Default)]
 pub struct Shapes {
-    memo: Mutex<HashMap<String, Arc<Shape>>>,
-    /// Files answered from a skeleton parsed before (for tests and benchmarks).
+    memo: Mutex<HashMap<String, Arc<OnceLock<Shape>>>>,
+    /// Document texts answered from a skeleton parsed before (for tests and benchmarks).
     hits: std::sync::atomic::AtomicUsize,
+    /// Texts parsed by the parser: skeletons, and files that could not be shared.
+    parses: std::sync::atomic::AtomicUsize,
 }
 
 impl Shapes {
@@ -66,36 +68,44 @@ impl Shapes {
     /// full. Any problem is the full parse's, worded as the parser words it.
     pub fn parse(&self, text: &str) -> Result<Vec<Value>, ParseError> {
         if text.len() > MAX_SHARED || text.contains([SLOT, COMMENT]) || text.lines().any(|l| l.starts_with('%')) {
-            return parse_full(text);
+            return self.parse_full(text);
         }
         let mut docs = Vec::new();
         for part in documents(text) {
             match self.parse_shared(part) {
                 Some(d) => docs.extend(d),
-                None => return parse_full(text),
+                None => return self.parse_full(text),
             }
         }
         Ok(docs)
+    }
+
+    fn parse_full(&self, text: &str) -> Result<Vec<Value>, ParseError> {
+        self.parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        parse_full(text)
     }
 
     /// One document's text (with its `---` line), parsed from its skeleton; `None` when that
     /// cannot be (the caller parses the whole file).
     fn parse_shared(&self, text: &str) -> Option<Vec<Value>> {
         let (skeleton, runs) = skeleton(text)?;
-        let known = self.memo.lock().expect("no panic holding the YAML shapes").get(&skeleton).cloned();
-        let known_before = known.is_some();
-        let shape = match known {
-            Some(shape) => shape,
-            None => {
-                let shape = Arc::new(parse_skeleton(&skeleton, runs.len()));
-                let mut memo = self.memo.lock().expect("no panic holding the YAML shapes");
-                if memo.len() < MAX_SHAPES {
-                    memo.insert(skeleton, Arc::clone(&shape));
-                }
-                shape
+        let slot = {
+            let mut memo = self.memo.lock().expect("no panic holding the YAML shapes");
+            match memo.get(&skeleton) {
+                Some(slot) => Arc::clone(slot),
+                None if memo.len() < MAX_SHAPES => Arc::clone(memo.entry(skeleton.clone()).or_default()),
+                None => Arc::default(),
             }
         };
-        let docs = shape.as_ref().as_ref()?;
+        // A thread meeting a skeleton another is parsing waits for that parse.
+        let mut parsed_here = false;
+        let shape = slot.get_or_init(|| {
+            parsed_here = true;
+            self.parses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            parse_skeleton(&skeleton, runs.len())
+        });
+        let known_before = !parsed_here;
+        let docs = shape.as_ref()?;
         let values = runs.iter().map(|r| decode(r)).collect::<Option<Vec<String>>>()?;
         if known_before {
             self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -103,9 +113,14 @@ impl Shapes {
         Some(docs.iter().map(|d| fill(d, &values)).collect())
     }
 
-    /// How many files were answered from a skeleton parsed before.
+    /// How many document texts were answered from a skeleton parsed before.
     pub fn hits(&self) -> usize {
         self.hits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many texts the parser read: skeletons, and files parsed in full.
+    pub fn parses(&self) -> usize {
+        self.parses.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 

@@ -46,11 +46,18 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ 
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
+    /// `trees/`, opened on first use: checking a tree's files stats them relative to it.
+    trees_dir: std::sync::Arc<std::sync::OnceLock<Option<Dir>>>,
 }
 
 impl Layout {
     pub fn new(cache_dir: &Path) -> Layout {
-        Layout { root: cache_dir.join(LAYOUT) }
+        Layout { root: cache_dir.join(LAYOUT), trees_dir: Default::default() }
+    }
+
+    /// `trees/` as an open directory, if it exists.
+    pub fn trees_dir(&self) -> Option<&Dir> {
+        self.trees_dir.get_or_init(|| Dir::open(&self.trees()).ok()).as_ref()
     }
     pub fn objects(&self) -> PathBuf {
         self.root.join("objects")
@@ -88,6 +95,48 @@ impl Layout {
             remove_tree(&tmp)?;
         }
         std::fs::create_dir_all(&tmp).map_err(io(&tmp))
+    }
+}
+
+/// An open directory, to stat files relative to it: thousands of `stat`s of files under one
+/// directory then walk only the relative part of each path (a no-op build stats every output).
+#[derive(Debug)]
+pub struct Dir(std::os::fd::OwnedFd);
+
+/// What [`Dir::stat`] tells of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub size: u64,
+    /// Modification time in ns since the epoch.
+    pub mtime_ns: i64,
+    pub ino: u64,
+    pub is_file: bool,
+}
+
+impl Dir {
+    pub fn open(path: &Path) -> std::io::Result<Dir> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC).open(path)?;
+        Ok(Dir(f.into()))
+    }
+
+    /// `stat` of `rel` (relative, following symlinks).
+    pub fn stat(&self, rel: &str) -> std::io::Result<Stat> {
+        use std::os::fd::AsRawFd;
+        let c = std::ffi::CString::new(rel).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: `c` is a NUL-terminated path, `st` is written by the call before it is read.
+        if unsafe { libc::fstatat(self.0.as_raw_fd(), c.as_ptr(), st.as_mut_ptr(), 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fstatat succeeded, so it filled `st`.
+        let st = unsafe { st.assume_init() };
+        Ok(Stat {
+            size: st.st_size as u64,
+            mtime_ns: st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
+            ino: st.st_ino,
+            is_file: st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        })
     }
 }
 

@@ -48,6 +48,20 @@ impl Tree {
 
     /// Is the materialized tree still exactly as stored? One `stat` per file.
     pub fn verify(&self, layout: &Layout) -> Result<(), String> {
+        if let Some(trees) = layout.trees_dir() {
+            let hex = self.digest.to_hex();
+            for e in &self.entries {
+                match trees.stat(&format!("{hex}/{}", e.path)) {
+                    Ok(m) if m.size == e.size && (m.mtime_ns, m.ino) == e.stamp => {}
+                    Ok(_) => return Err(format!("output `{}` was modified", e.path)),
+                    Err(_) => return Err(format!("output `{}` is missing", e.path)),
+                }
+            }
+            if self.entries.is_empty() && trees.stat(&hex).is_err() {
+                return Err("output directory is missing".into());
+            }
+            return Ok(());
+        }
         let dir = layout.tree(&self.digest);
         for e in &self.entries {
             let p = dir.join(&e.path);
