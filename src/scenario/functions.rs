@@ -106,10 +106,24 @@ fn idpart(v: &str) -> Result<String, Error> {
     crate::matrix::encode_value(v).map_err(|c| Error::new(ErrorKind::InvalidOperation, format!("`{v}` has `{c}`, which ids cannot encode")))
 }
 
-fn fromjson(text: &str) -> Result<Value, Error> {
+/// Within a node, the same text is parsed once (each of a cell's files reads its settings back).
+fn fromjson(state: &State, text: &str) -> Result<Value, Error> {
+    let memo = state.lookup(MEMO);
+    let memo = memo.as_ref().and_then(|m| m.downcast_object_ref::<Memo>());
+    let key = [Value::from(text)];
+    if let Some(m) = memo
+        && let Some((_, _, v)) =
+            m.0.lock().expect("no panic holding the memo").iter().find(|(k, a, _)| k == "fromjson" && a.as_slice() == key)
+    {
+        return Ok(v.clone());
+    }
     let v: serde_json::Value =
         serde_json::from_str(text.trim()).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("fromjson: not JSON: {e}")))?;
-    Ok(Value::from(minijinja::value::Serde(&v)))
+    let v = Value::from(minijinja::value::Serde(&v));
+    if let Some(m) = memo {
+        m.0.lock().expect("no panic holding the memo").push(("fromjson".into(), key.to_vec(), v.clone()));
+    }
+    Ok(v)
 }
 
 fn merge(maps: Rest<Value>) -> Result<Value, Error> {

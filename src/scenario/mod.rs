@@ -28,6 +28,7 @@ pub use check::Problem;
 pub use functions::is_argo_expression;
 pub use library::Library;
 pub use shell::ShellChecks;
+pub use yaml::Shapes;
 
 use crate::graph::NodeIx;
 use crate::hash::Digest;

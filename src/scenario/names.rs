@@ -129,6 +129,22 @@ pub fn check(doc: &Value, templated: bool) -> Vec<Violation> {
     out
 }
 
+/// Appends `/key` to a JSON pointer, escaping `~` and `/` as RFC 6901 says.
+pub fn push_key(path: &mut String, key: &str) {
+    path.push('/');
+    if key.contains(['~', '/']) {
+        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+    } else {
+        path.push_str(key);
+    }
+}
+
+/// Appends `/index` to a JSON pointer.
+pub fn push_index(path: &mut String, i: usize) {
+    use std::fmt::Write;
+    let _ = write!(path, "/{i}");
+}
+
 fn has_argo(s: &str) -> bool {
     s.contains("{{")
 }
@@ -138,23 +154,26 @@ fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool,
         Value::Object(m) => {
             for (k, child) in m {
                 let len = path.len();
-                path.push('/');
-                path.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                push_key(path, k);
                 match (k.as_str(), child) {
                     ("labels" | "matchLabels", Value::Object(labels)) => {
                         for (lk, lv) in labels {
-                            let at = format!("{path}/{}", lk.replace('~', "~0").replace('/', "~1"));
+                            let at = || {
+                                let mut at = path.clone();
+                                push_key(&mut at, lk);
+                                at
+                            };
                             if let Some(p) = label_key(lk) {
-                                out.push(Violation { path: at.clone(), rule: p });
+                                out.push(Violation { path: at(), rule: p });
                             }
                             match lv {
                                 Value::String(s) if templated && has_argo(s) => {}
                                 Value::String(s) => {
                                     if let Some(p) = label_value(s) {
-                                        out.push(Violation { path: at, rule: p });
+                                        out.push(Violation { path: at(), rule: p });
                                     }
                                 }
-                                other => out.push(Violation { path: at, rule: format!("label value `{other}` must be a string") }),
+                                other => out.push(Violation { path: at(), rule: format!("label value `{other}` must be a string") }),
                             }
                         }
                     }
@@ -196,7 +215,7 @@ fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool,
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
                 let len = path.len();
-                path.push_str(&format!("/{i}"));
+                push_index(path, i);
                 walk(child, path, parent_key, templated, out);
                 path.truncate(len);
             }

@@ -214,14 +214,21 @@ fn slot_index(s: &str) -> Option<usize> {
 
 /// A skeleton's document with each placeholder replaced by its file's string.
 fn fill(v: &Value, values: &[String]) -> Value {
+    let mut v = v.clone();
+    put(&mut v, values);
+    v
+}
+
+fn put(v: &mut Value, values: &[String]) {
     match v {
-        Value::String(s) => match slot_index(s) {
-            Some(k) => Value::String(values[k].clone()),
-            None => Value::String(s.clone()),
-        },
-        Value::Array(a) => Value::Array(a.iter().map(|c| fill(c, values)).collect()),
-        Value::Object(m) => Value::Object(m.iter().map(|(k, c)| (k.clone(), fill(c, values))).collect()),
-        other => other.clone(),
+        Value::String(s) => {
+            if let Some(k) = slot_index(s) {
+                *s = values[k].clone();
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| put(c, values)),
+        Value::Object(m) => m.values_mut().for_each(|c| put(c, values)),
+        _ => {}
     }
 }
 
