@@ -76,7 +76,8 @@ fn main() {
             id.clone(),
             BaselineCell { environment: "e".into(), run: "base".into(), spark_version: None, inputs: BTreeMap::new(), metrics: base },
         );
-        let samples = CellSamples { run_succeeded: true, error: None, spark_version: Some("4.1.1".into()), succeeded: Some(true), metrics };
+        let samples =
+            CellSamples { run_succeeded: true, error: None, spark_version: Some("4.1.1".into()), succeeded: Some(true), metrics, sets: 1 };
         cells.push(CellInput {
             id: id.clone(),
             name: id,
@@ -192,5 +193,17 @@ fn main() {
     println!("report_analyze_s {:.3}  (CPU {analyzed_cpu:.3} s)", analyzed.as_secs_f64());
     println!("report_render_s {:.3}  (CPU {rendered_cpu:.3} s; index.html {:.1} MiB)", rendered.as_secs_f64(), html as f64 / 1048576.0);
     println!("report_total_s {:.3}  (CPU {:.3} s)", (analyzed + rendered).as_secs_f64(), analyzed_cpu + rendered_cpu);
+    // Each format alone, one thread: where the render time goes.
+    for (name, f) in [
+        ("results.json", &(|| serde_json::to_vec_pretty(&analysis.results).expect("serialize")) as &dyn Fn() -> Vec<u8>),
+        ("index.html", &|| render::html(&analysis).into_bytes()),
+        ("summary.md", &|| render::markdown(&analysis.results).into_bytes()),
+        ("junit.xml", &|| render::junit(&analysis.results).into_bytes()),
+        ("metrics.prom", &|| render::prometheus(&analysis.results).into_bytes()),
+    ] {
+        let t = cpu();
+        let bytes = f().len();
+        println!("  render {name:<13} CPU {:.3} s  {:.2} MiB", cpu() - t, bytes as f64 / 1048576.0);
+    }
     println!("load average during the run: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
 }

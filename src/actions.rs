@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use crate::data::{self, Check, GenSpec, S3Target};
 
@@ -76,8 +77,8 @@ pub fn dataset_spec(params: &BTreeMap<String, String>) -> Result<GenSpec, String
 }
 
 /// Generates the dataset into `out` (which the executor created empty).
-pub fn dataset(spec: &GenSpec, out: &Path) -> Result<(), String> {
-    data::generate(spec, out, &|_| {}).map(|_| ()).map_err(|e| e.to_string())
+pub fn dataset(spec: &GenSpec, out: &Path, cancel: &AtomicBool) -> Result<(), String> {
+    data::generate_unless(spec, out, &|_| {}, cancel).map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Uploads the dataset in `dataset_dir` and writes `receipt.json` into `out`.

@@ -105,12 +105,13 @@ enum Builtin {
 }
 
 impl Builtin {
-    /// Writes the action's output into `out` (which exists and is empty).
-    fn run(self, out: &std::path::Path) -> Result<(), String> {
+    /// Writes the action's output into `out` (which exists and is empty). Long actions stop
+    /// early once `cancel` is set (dataset generation checks it between batches of rows).
+    fn run(self, out: &std::path::Path, cancel: &AtomicBool) -> Result<(), String> {
         match self {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Report(job) => crate::report::build(&job, out).map(|_| ()),
-            Builtin::Dataset(spec) => actions::dataset(&spec, out),
+            Builtin::Dataset(spec) => actions::dataset(&spec, out, cancel),
             Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
             Builtin::Metrics { run, run_failed, cell, history_server } => {
                 actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
@@ -169,7 +170,7 @@ fn perform(
         Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
-            builtin.run(&out).map_err(fail)?;
+            builtin.run(&out, cancel).map_err(fail)?;
             let tree = objects::ingest(layout, &out).map_err(|e| fail(e.to_string()))?;
             Ok((tree, Status::Ok, 1))
         }
@@ -547,7 +548,8 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
     let g = ctx.graph;
     let m = &ctx.lf.matrix;
     let node = &g.nodes[n];
-    let mut per_cell: HashMap<u32, DepJob> = HashMap::new();
+    // Per cell and repetition set, the per-cell dependency holding `metrics.json`.
+    let mut per_cell: HashMap<u32, std::collections::BTreeMap<u32, DepJob>> = HashMap::new();
     let mut shared: Vec<(&crate::graph::Node, String)> = Vec::new();
     for &d in &node.deps {
         let dn = &g.nodes[d];
@@ -556,12 +558,13 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
             && dn.binding.len() >= m.dims.len()
         {
             let dir = ctx.layout.tree(&digest);
+            let set = dn.binding.iter().find(|(k, _)| k == "set").and_then(|(_, v)| v.parse().ok()).unwrap_or(1);
             let job = DepJob { node: dn.id.clone(), digest: digest.to_hex(), failed: status == Status::Failed, dir };
             // A cell may have several per-cell dependencies; the one with `metrics.json` wins.
-            let better =
-                per_cell.get(only).is_none_or(|old| !old.dir.join("metrics.json").is_file() && job.dir.join("metrics.json").is_file());
+            let sets = per_cell.entry(*only).or_default();
+            let better = sets.get(&set).is_none_or(|old| !old.dir.join("metrics.json").is_file() && job.dir.join("metrics.json").is_file());
             if better {
-                per_cell.insert(*only, job);
+                sets.insert(set, job);
             }
         } else {
             shared.push((dn, digest.to_hex()));
@@ -592,7 +595,7 @@ fn report_job(ctx: &Ctx, n: NodeIx, outputs: &HashMap<NodeIx, (Digest, Status)>)
                 name: m.name(cell),
                 values: cell.0.to_vec(),
                 skip: g.cell_skips[c as usize].as_ref().map(|s| (s.reason.clone(), s.rule.clone())),
-                dep: per_cell.remove(&c),
+                deps: per_cell.remove(&c).map(|sets| sets.into_values().collect()).unwrap_or_default(),
                 dims,
                 inputs,
             }

@@ -87,11 +87,24 @@ impl Graph {
 
 /// Instantiates `rules` over `cells` for `tier` on `backend`.
 pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend: &str) -> Graph {
+    build_with_sets(lf, rules, cells, tier, backend, &HashMap::default())
+}
+
+/// [`build`], plus further repetition sets: `extra_sets[c] = k` gives cell `c` (an index into
+/// `cells`) the nodes of every repeatable rule again for sets 2, …, k + 1. A set node's binding
+/// is the cell's plus `("set", "k")`, so its key differs from the first set's; it depends on the
+/// same set's nodes of repeatable rules and on the shared nodes, and every non-repeatable rule
+/// that depends on the repeatable one depends on all its sets (the report sees every sample).
+pub fn build_with_sets(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend: &str, extra_sets: &HashMap<u32, u32>) -> Graph {
+    let mut extra: Vec<(u32, u32)> = extra_sets.iter().map(|(&c, &k)| (c, k)).collect();
+    extra.sort_unstable();
     let cell_skips: Vec<Option<SkipReason>> = cells.iter().map(|c| lf.skip_for(&c.0, backend).map(SkipReason::of)).collect();
     let mut nodes: Vec<Node> = Vec::new();
     let mut by_id = HashMap::default();
     // Per rule: projection of a cell → node index.
     let mut by_proj: Vec<HashMap<Vec<u16>, NodeIx>> = Vec::with_capacity(rules.rules.len());
+    // Per rule: (cell, set) → node index, for the extra sets of repeatable rules.
+    let mut by_set: Vec<HashMap<(u32, u32), NodeIx>> = Vec::with_capacity(rules.rules.len());
     let project = |per: &[PerDim], cell: &Cell| -> Vec<u16> {
         per.iter()
             .map(|p| match p {
@@ -165,6 +178,12 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
                 if active.is_empty() && global && !dep_rule.per.iter().any(|p| matches!(p, PerDim::Dim(_))) {
                     deps.extend(by_proj[dr].values().copied());
                 }
+                if dep_rule.repeatable && !rule.repeatable {
+                    for &c in active.iter().filter(|&&c| has_dep(c)) {
+                        let sets = extra_sets.get(&c).copied().unwrap_or(0);
+                        deps.extend((2..=sets + 1).filter_map(|set| by_set[dr].get(&(c, set)).copied()));
+                    }
+                }
             }
             deps.sort_unstable();
             deps.dedup();
@@ -176,6 +195,43 @@ pub fn build(lf: &Loadfile, rules: &Rules, cells: Vec<Cell>, tier: &str, backend
             nodes.push(Node { id, rule: ri, binding, deps, skipped_deps, cells: group_cells, skipped });
         }
         by_proj.push(index);
+        let mut sets_index = HashMap::default();
+        if rule.repeatable {
+            for &(c, count) in &extra {
+                let cell = &cells[c as usize];
+                if cell_skips[c as usize].is_some() || rule.when.as_ref().is_some_and(|w| !w.matches(&cell.0)) {
+                    continue;
+                }
+                let Some(&first) = by_proj[ri].get(&project(&rule.per, cell)) else { continue };
+                for set in 2..=count + 1 {
+                    let base = &nodes[first];
+                    let mut binding = base.binding.clone();
+                    binding.push(("set".to_string(), set.to_string()));
+                    let id = format!("{}/set{set}]", base.id.strip_suffix(']').unwrap_or(&base.id));
+                    let mut deps: Vec<NodeIx> = rules.rules[ri]
+                        .deps
+                        .iter()
+                        .filter_map(|&dr| {
+                            let dep_rule = &rules.rules[dr];
+                            if dep_rule.when.as_ref().is_some_and(|w| !w.matches(&cell.0)) {
+                                None
+                            } else if dep_rule.repeatable {
+                                by_set[dr].get(&(c, set)).copied()
+                            } else {
+                                by_proj[dr].get(&project(&dep_rule.per, cell)).copied()
+                            }
+                        })
+                        .collect();
+                    deps.sort_unstable();
+                    deps.dedup();
+                    let n = nodes.len();
+                    by_id.insert(id.clone(), n);
+                    sets_index.insert((c, set), n);
+                    nodes.push(Node { id, rule: ri, binding, deps, skipped_deps: Vec::new(), cells: vec![c], skipped: None });
+                }
+            }
+        }
+        by_set.push(sets_index);
     }
     Graph { tier: tier.to_string(), backend: backend.to_string(), cells, cell_skips, nodes, by_id }
 }

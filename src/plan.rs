@@ -160,12 +160,16 @@ impl<'a> Sources<'a> {
 }
 
 /// The base of node `n`'s template context: binding values, `tier`, `node`, `backend`,
-/// `vars`, `cells`, and `cell` for per-cell nodes. Built only when a template needs it.
+/// `vars`, `cells`, `cell` for per-cell nodes, and `set` for repeatable ones. Built only when a template needs it.
 pub fn base_context(ctx: &Ctx, n: NodeIx) -> BTreeMap<String, Value> {
     let node = &ctx.graph.nodes[n];
     let mut base: BTreeMap<String, Value> = BTreeMap::new();
     for (k, v) in &node.binding {
         base.insert(k.clone(), Value::from(v.as_str()));
+    }
+    if ctx.rules.rules[node.rule].repeatable {
+        // The first repetition set has no `set` in its binding (its key predates `--adaptive`).
+        base.entry("set".into()).or_insert_with(|| Value::from("1"));
     }
     base.insert("tier".into(), Value::from(ctx.graph.tier.as_str()));
     base.insert("node".into(), Value::from(node.id.as_str()));

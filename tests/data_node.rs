@@ -4,6 +4,8 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
 
 use common::Project;
 
@@ -91,4 +93,56 @@ fn issue_4_data_generate_writes_a_dataset_directory() {
     assert!(run.stderr.contains("exists and is not empty"), "{}", run.stderr);
     let run = p.run(&["data", "generate", "--size", "lots", "--out", "ds3"]).code(2);
     assert!(run.stderr.contains("`--size lots`"), "{}", run.stderr);
+}
+
+/// Sends Ctrl-C to `child` once it has run for a while; returns its exit code and how long it
+/// took to stop.
+fn interrupt(mut child: Child) -> (Option<i32>, Duration, String) {
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "still generating when interrupted");
+    let t0 = Instant::now();
+    // SAFETY: sending a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), t0.elapsed(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Parquet files, finished or partial, anywhere under `dir`.
+fn parquet_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(parquet_files(&path));
+        } else if path.to_string_lossy().contains(".parquet") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[test]
+fn issue_4_ctrl_c_stops_a_dataset_node_mid_generation() {
+    // 1 GiB takes minutes in a debug build: the build must not wait for it.
+    let p = Project::new(&LOADFILE.replace("small = \"3MiB\"", "small = \"1GiB\""), &[("data.toml", RULES)]);
+    let child = p.cmd(&["build", "dataset[small]"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (code, took, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(took < Duration::from_secs(5), "the generator stopped within a batch or two, not after {took:?}");
+    assert!(parquet_files(p.path()).is_empty(), "nothing half-written is kept: {:?}", parquet_files(p.path()));
+    let plan = p.run(&["plan", "dataset[small]"]).ok();
+    assert!(plan.stdout.contains("stale   dataset[small]"), "{}", plan.stdout);
+}
+
+#[test]
+fn issue_4_ctrl_c_stops_data_generate_and_removes_its_staging() {
+    let p = Project::new(LOADFILE, &[]);
+    let child = p.cmd(&["data", "generate", "--size", "1gb", "--out", "ds"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let (code, took, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted; nothing was written to `ds`"), "{stderr}");
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+    assert!(parquet_files(p.path()).is_empty(), "{:?}", parquet_files(p.path()));
+    let left: Vec<String> = std::fs::read_dir(p.path()).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(!left.iter().any(|name| name == "ds" || name.starts_with(".ds.partial")), "{left:?}");
 }

@@ -295,3 +295,31 @@ fn issue_2_graph_and_cache_commands() {
     let again = p.run(&["report"]).ok();
     assert!(!again.stderr.contains("built"), "{}", again.stderr);
 }
+
+#[test]
+fn nodes_with_identical_outputs_built_at_once_share_one_tree() {
+    // Forty nodes, every output the same bytes, two workers: their ingests race for one tree.
+    let loadfile = r#"
+[project]
+name = "same-output"
+default_tier = "all"
+
+[dimensions]
+n = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]
+m = ["a", "b", "c", "d"]
+
+[tiers.all]
+select = {}
+"#;
+    let rules = r#"
+[rule.same]
+per = ["n", "m"]
+command = "echo same > {{ out }}/x.txt"
+"#;
+    let p = Project::new(loadfile, &[("main.toml", rules)]);
+    let r = p.run(&["build", "same", "-j", "2"]).ok();
+    let trees: std::collections::BTreeSet<&str> = r.stdout.lines().filter_map(|l| l.split('\t').nth(1)).collect();
+    assert_eq!(trees.len(), 1, "one tree for forty identical outputs: {}", r.stdout);
+    assert_eq!(std::fs::read_to_string(trees.iter().next().unwrap().to_string() + "/x.txt").unwrap(), "same\n");
+    assert!(p.run(&["plan", "same"]).ok().stderr.contains("40 fresh"), "every record stays valid");
+}

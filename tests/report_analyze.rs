@@ -26,7 +26,7 @@ fn samples(metrics: &[(&str, Vec<f64>)]) -> CellSamples {
             (name.to_string(), MetricSamples { unit: info.unit, direction: info.direction, values: v.clone(), absent })
         })
         .collect();
-    CellSamples { run_succeeded: true, error: None, spark_version: None, succeeded: Some(true), metrics }
+    CellSamples { run_succeeded: true, error: None, spark_version: None, succeeded: Some(true), metrics, sets: 1 }
 }
 
 fn measured(id: &str, s: CellSamples) -> CellInput {

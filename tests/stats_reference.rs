@@ -162,18 +162,25 @@ fn issue_7_mann_kendall_and_theil_sen_match_reference() {
 }
 
 #[test]
-fn issue_7_bootstrap_is_seeded_and_agrees_with_scipy_within_monte_carlo_error() {
+fn issue_7_bootstrap_is_exact_for_small_supports_seeded_beyond_and_agrees_with_scipy() {
     let case = &reference()["bootstrap"][0];
     let (base, cur) = (floats(&case["baseline"]), floats(&case["current"]));
-    let cfg = BootstrapConfig { resamples: case["resamples"].as_u64().unwrap() as usize, seed: 7, confidence: 0.95 };
-    let (lo, hi) = relative_change_ci(&base, &cur, &cfg).unwrap();
-    assert_eq!(relative_change_ci(&base, &cur, &cfg).unwrap(), (lo, hi), "same seed, same ci");
-    let other = relative_change_ci(&base, &cur, &BootstrapConfig { seed: 8, ..cfg }).unwrap();
-    assert_ne!(other, (lo, hi), "the seed is used");
     let ci = floats(&case["ci"]);
-    // Two independent 20,000-resample runs: endpoints agree to well under one percentage point.
-    assert_close("ci lo", lo, ci[0], 0.0, 0.01);
-    assert_close("ci hi", hi, ci[1], 0.0, 0.01);
     let point = num(&case["point"]);
+    // 30 and 25 samples: 465 × 25 possible pairs of resampled medians, fewer than the resamples,
+    // so the distribution is computed exactly and the seed plays no part.
+    let exact = BootstrapConfig { resamples: case["resamples"].as_u64().unwrap() as usize, seed: 7, confidence: 0.95 };
+    let (lo, hi) = relative_change_ci(&base, &cur, &exact).unwrap();
+    assert_eq!(relative_change_ci(&base, &cur, &BootstrapConfig { seed: 8, ..exact }).unwrap(), (lo, hi), "exact: no seed involved");
+    // SciPy's 20,000-resample interval agrees to well under one percentage point.
+    assert_close("exact ci lo", lo, ci[0], 0.0, 0.01);
+    assert_close("exact ci hi", hi, ci[1], 0.0, 0.01);
     assert!(lo < point && point < hi, "the ci [{lo}, {hi}] holds the point {point}");
+    // With fewer resamples than support points the interval is resampled: seeded, repeatable.
+    let sampled = BootstrapConfig { resamples: 5_000, ..exact };
+    let (slo, shi) = relative_change_ci(&base, &cur, &sampled).unwrap();
+    assert_eq!(relative_change_ci(&base, &cur, &sampled).unwrap(), (slo, shi), "same seed, same ci");
+    assert_ne!(relative_change_ci(&base, &cur, &BootstrapConfig { seed: 8, ..sampled }).unwrap(), (slo, shi), "the seed is used");
+    assert_close("resampled ci lo", slo, ci[0], 0.0, 0.01);
+    assert_close("resampled ci hi", shi, ci[1], 0.0, 0.01);
 }

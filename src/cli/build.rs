@@ -33,7 +33,12 @@ pub struct Scope {
 
 impl Scope {
     fn graph(&self, s: &Session) -> Result<Graph, Failure> {
-        s.graph(&self.sel, &self.backend.clone().unwrap_or_else(|| s.lf.default_backend.clone()))
+        self.graph_with_sets(s, &Default::default())
+    }
+
+    /// The graph with `extra_sets[cell] = k` further repetition sets (`report --adaptive`).
+    fn graph_with_sets(&self, s: &Session, extra_sets: &rustc_hash::FxHashMap<u32, u32>) -> Result<Graph, Failure> {
+        s.graph_with_sets(&self.sel, &self.backend.clone().unwrap_or_else(|| s.lf.default_backend.clone()), extra_sets)
     }
 }
 
@@ -66,6 +71,11 @@ pub struct ReportArgs {
     /// Do not record this report in the history (e.g. for a local experiment)
     #[arg(long)]
     no_history: bool,
+    /// Give inconclusive cells more samples in this build: each gets another repetition set
+    /// (one more Spark application) and the report is judged again, until no cell that more
+    /// samples could settle is inconclusive or `[report] max_repetition_sets` is reached
+    #[arg(long)]
+    adaptive: bool,
 }
 
 #[derive(Args, Debug)]
@@ -172,12 +182,7 @@ pub(super) fn run_build_on(
     let mut stat = StatCache::load(&s.layout.stat_cache());
     let (mut index, plan) = plan_for(s, graph, targets, &mut stat)?;
     let mut journal = Journal::open(&s.layout.journal(), &index)?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    if plan.stale_count() > 0 {
-        let c = Arc::clone(&cancel);
-        // A second handler cannot be installed; a library caller may already have one.
-        let _ = ctrlc::set_handler(move || c.store(true, std::sync::atomic::Ordering::SeqCst));
-    }
+    let cancel = if plan.stale_count() > 0 { interrupt_flag() } else { Arc::new(AtomicBool::new(false)) };
     let cfg = ExecConfig { budget: Budget { cores, memory }, keep_going: opts.keep_going, progress: std::io::stderr().is_terminal() };
     let ctx = s.ctx(graph);
     let executed = exec::execute(&ctx, &plan, &mut index, &mut journal, backend, &cfg, &cancel)?;
@@ -186,6 +191,19 @@ pub(super) fn run_build_on(
         index.compact(&s.layout.journal(), &|_| true)?;
     }
     Ok((executed, plan))
+}
+
+/// The flag Ctrl-C sets, shared by every build of this process (`report --adaptive` runs
+/// several): a handler can be installed only once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let c = Arc::clone(&flag);
+        // A library caller may already have a handler; then Ctrl-C is theirs to handle.
+        let _ = ctrlc::set_handler(move || c.store(true, std::sync::atomic::Ordering::SeqCst));
+        flag
+    }))
 }
 
 /// One line per outcome worth mentioning, and a count of the rest, on stderr.
@@ -233,23 +251,62 @@ pub fn build(loadfile: Option<PathBuf>, a: BuildArgs) -> CmdResult {
 
 pub fn report(loadfile: Option<PathBuf>, a: ReportArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    let graph = a.run.scope.graph(&s)?;
-    let targets = s.report_targets(&graph)?;
-    let (ex, plan) = run_build(&s, &graph, &targets, &a.run)?;
-    let code = print_outcomes(&graph, &plan, &ex);
-    let Some(&report) = targets.first() else { return Ok(code) };
-    let Some(digest) = ex.outputs.get(&report) else {
+    // Extra repetition sets per cell index, grown by `--adaptive` round by round.
+    let mut extra_sets: rustc_hash::FxHashMap<u32, u32> = Default::default();
+    let (code, built) = loop {
+        let graph = a.run.scope.graph_with_sets(&s, &extra_sets)?;
+        let targets = s.report_targets(&graph)?;
+        let (ex, plan) = run_build(&s, &graph, &targets, &a.run)?;
+        let code = print_outcomes(&graph, &plan, &ex);
+        let built = targets.first().and_then(|t| ex.outputs.get(t)).copied();
+        if !a.adaptive || ex.interrupted {
+            break (code, built);
+        }
+        let Some(digest) = built else { break (code, built) };
+        let results = crate::report::read_results(&s.layout.tree(&digest)).map_err(|e| Failure::with_code(EXIT_FAILED, e))?;
+        let grown = more_sets(&s, &graph, &results.rerun, &mut extra_sets);
+        if grown.is_empty() {
+            if !results.rerun.is_empty() {
+                eprintln!(
+                    "loadbuild: adaptive: {} cell(s) stay inconclusive at {} repetition set(s) (`[report] max_repetition_sets`)",
+                    results.rerun.len(),
+                    s.lf.report.max_repetition_sets
+                );
+            }
+            break (code, built);
+        }
+        eprintln!("loadbuild: adaptive: {} inconclusive cell(s) get another repetition set: {}", grown.len(), grown.join(", "));
+    };
+    let Some(digest) = built else {
         eprintln!("loadbuild: the report was not built, so `{}` is left as it was", a.out.display());
         return Ok(code.max(EXIT_FAILED));
     };
     let out = if a.out.is_absolute() { a.out.clone() } else { s.lf.root.join(&a.out) };
-    publish(&s.layout.tree(digest), &out)
+    publish(&s.layout.tree(&digest), &out)
         .map_err(|e| Failure::with_code(EXIT_FAILED, format!("publishing the report to `{}`: {e}", out.display())))?;
     if let Ok(md) = std::fs::read_to_string(out.join("summary.md")) {
         print!("{md}");
     }
     eprintln!("loadbuild: report in `{}`", out.display());
     Ok(code.max(super::verdicts::after_publish(&s, &out, !a.no_history)))
+}
+
+/// Gives each cell of `rerun` one more repetition set, up to `[report] max_repetition_sets`;
+/// returns the ids of the cells that got one.
+fn more_sets(s: &Session, graph: &Graph, rerun: &[String], extra_sets: &mut rustc_hash::FxHashMap<u32, u32>) -> Vec<String> {
+    let mut grown = Vec::new();
+    for (c, cell) in graph.cells.iter().enumerate() {
+        let id = s.lf.matrix.id(cell).0;
+        if !rerun.contains(&id) {
+            continue;
+        }
+        let extra = extra_sets.entry(c as u32).or_default();
+        if *extra + 1 < s.lf.report.max_repetition_sets {
+            *extra += 1;
+            grown.push(id);
+        }
+    }
+    grown
 }
 
 /// Copies a report tree to `dest` as a whole: a new directory renamed into place.

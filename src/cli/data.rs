@@ -6,8 +6,11 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure};
-use crate::data::{self, GenSpec};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{CmdResult, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Failure};
+use crate::data::{self, DataError, GenSpec};
 
 #[derive(Subcommand, Debug)]
 pub enum DataCommand {
@@ -52,16 +55,32 @@ pub fn run(cmd: DataCommand) -> CmdResult {
     } else {
         indicatif::ProgressBar::hidden()
     };
+    // Ctrl-C stops the generator between batches, so the staging directory is removed too.
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = Arc::clone(&cancel);
+        let _ = ctrlc::set_handler(move || cancel.store(true, Ordering::SeqCst));
+    }
     let t0 = Instant::now();
     let spec = GenSpec::new(bytes, a.seed);
-    let result = data::generate(&spec, &staging, &|p| {
-        bar.set_length(p.rows_total);
-        bar.set_position(p.rows_done);
-        bar.set_message(format!("file {}/{} · {}", p.files_done, p.files_total, data::format_size(p.bytes_written)));
-    });
+    let result = data::generate_unless(
+        &spec,
+        &staging,
+        &|p| {
+            bar.set_length(p.rows_total);
+            bar.set_position(p.rows_done);
+            bar.set_message(format!("file {}/{} · {}", p.files_done, p.files_total, data::format_size(p.bytes_written)));
+        },
+        &cancel,
+    );
     bar.finish_and_clear();
     let manifest = match result {
         Ok(m) => m,
+        Err(DataError::Interrupted) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            eprintln!("loadbuild: interrupted; nothing was written to `{}`", a.out.display());
+            return Ok(EXIT_INTERRUPTED);
+        }
         Err(e) => {
             let _ = std::fs::remove_dir_all(&staging);
             return Err(Failure::with_code(EXIT_FAILED, format!("generating the dataset: {e}")));

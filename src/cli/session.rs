@@ -69,9 +69,15 @@ impl Session {
 
     /// The graph for a selection on `backend`.
     pub fn graph(&self, sel: &Selection, backend: &str) -> Result<Graph, Failure> {
+        self.graph_with_sets(sel, backend, &Default::default())
+    }
+
+    /// The graph of the selected cells, with `extra_sets[cell] = k` further repetition sets
+    /// of the repeatable rules (`report --adaptive`).
+    pub fn graph_with_sets(&self, sel: &Selection, backend: &str, extra_sets: &rustc_hash::FxHashMap<u32, u32>) -> Result<Graph, Failure> {
         let (tier, selector) = self.select(sel)?;
         let cells = self.lf.matrix.select(&selector);
-        Ok(graph::build(&self.lf, &self.rules, cells, &tier, backend))
+        Ok(graph::build_with_sets(&self.lf, &self.rules, cells, &tier, backend, extra_sets))
     }
 
     pub fn ctx<'a>(&'a self, graph: &'a Graph) -> Ctx<'a> {

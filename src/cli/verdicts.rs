@@ -292,6 +292,7 @@ fn cell_from_result(c: &report::model::CellResult) -> CellInput {
                 error: (c.status == CellStatus::Failed).then(|| c.reason.clone().unwrap_or_else(|| "failed".into())),
                 spark_version: c.spark_version.clone(),
                 succeeded: None,
+                sets: c.repetition_sets.max(1),
                 metrics: c
                     .metrics
                     .iter()
@@ -321,7 +322,8 @@ fn cell_from_baseline(id: &str, c: &baseline::BaselineCell) -> CellInput {
         .iter()
         .map(|(name, m)| (name.clone(), MetricSamples { unit: m.unit, direction: m.direction, values: m.samples.clone(), absent: None }))
         .collect();
-    let samples = CellSamples { run_succeeded: true, error: None, spark_version: c.spark_version.clone(), succeeded: None, metrics };
+    let samples =
+        CellSamples { run_succeeded: true, error: None, spark_version: c.spark_version.clone(), succeeded: None, metrics, sets: 1 };
     CellInput {
         id: id.to_string(),
         name: id.to_string(),

@@ -1,41 +1,47 @@
-//! Column buffers for one batch of trips, turned into an Arrow `RecordBatch` without copying.
+//! Column buffers for one batch of trips, in the trip model's own integer units.
 //!
-//! The trip model pushes plain values into `Vec`s; `take_batch` moves each `Vec` into an Arrow
-//! buffer. Five columns share one validity mask: the TLC leaves them null together.
-use std::mem::take;
-use std::sync::Arc;
+//! Money is whole cents and distance whole hundredths of a mile, so sums are exact and the
+//! Parquet writer finds a value's dictionary slot by integer hashing (`dictionary.rs`); it
+//! writes them as doubles (`cents / 100`). Five columns share one validity mask: the TLC
+//! leaves them null together.
+use super::dictionary::Physical;
+use super::trips::Trip;
 
-use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-
-use super::schema::trip_schema;
-
-/// Timestamps are microseconds; money is dollars computed from whole cents, so sums are exact
-/// to the cent and values repeat.
+/// Timestamps are microseconds; everything else is an integer key of the column's dictionary.
 #[derive(Default)]
 pub(crate) struct TripColumns {
     pub vendor: Vec<i32>,
     pub pickup: Vec<i64>,
     pub dropoff: Vec<i64>,
-    pub passengers: Vec<i64>,
-    pub distance: Vec<f64>,
-    pub rate_code: Vec<i64>,
-    pub stored_and_forwarded: Vec<bool>,
+    pub passengers: Vec<i32>,
+    /// Hundredths of a mile.
+    pub distance: Vec<i32>,
+    pub rate_code: Vec<i32>,
+    /// 1 for "Y", 0 for "N".
+    pub stored_and_forwarded: Vec<i32>,
     /// False where passenger_count, RatecodeID, store_and_fwd_flag, congestion_surcharge
     /// and airport_fee are null.
     pub known: Vec<bool>,
     pub pickup_zone: Vec<i32>,
     pub dropoff_zone: Vec<i32>,
-    pub payment: Vec<i64>,
-    pub fare: Vec<f64>,
-    pub extra: Vec<f64>,
-    pub mta_tax: Vec<f64>,
-    pub tip: Vec<f64>,
-    pub tolls: Vec<f64>,
-    pub improvement: Vec<f64>,
-    pub total: Vec<f64>,
-    pub congestion: Vec<f64>,
-    pub airport: Vec<f64>,
+    pub payment: Vec<i32>,
+    /// Cents, from here on.
+    pub fare: Vec<i32>,
+    pub extra: Vec<i32>,
+    pub mta_tax: Vec<i32>,
+    pub tip: Vec<i32>,
+    pub tolls: Vec<i32>,
+    pub improvement: Vec<i32>,
+    pub total: Vec<i32>,
+    pub congestion: Vec<i32>,
+    pub airport: Vec<i32>,
+}
+
+/// A column of the trip schema as the writer sees it, in schema order.
+pub(crate) enum Column<'a> {
+    Timestamps(&'a [i64]),
+    /// Keys, how they are stored, and whether the column shares the `known` mask.
+    Keys(&'a [i32], Physical, bool),
 }
 
 impl TripColumns {
@@ -45,18 +51,58 @@ impl TripColumns {
 
     /// Makes room for `rows` more rows, so filling a batch never regrows a buffer.
     pub(crate) fn reserve(&mut self, rows: usize) {
-        self.vendor.reserve(rows);
         self.pickup.reserve(rows);
         self.dropoff.reserve(rows);
-        self.passengers.reserve(rows);
-        self.distance.reserve(rows);
-        self.rate_code.reserve(rows);
-        self.stored_and_forwarded.reserve(rows);
         self.known.reserve(rows);
-        self.pickup_zone.reserve(rows);
-        self.dropoff_zone.reserve(rows);
-        self.payment.reserve(rows);
-        for money in [
+        for keys in self.keys_mut() {
+            keys.reserve(rows);
+        }
+    }
+
+    /// Appends `trips`, column by column.
+    pub(crate) fn append(&mut self, trips: &[Trip]) {
+        self.vendor.extend(trips.iter().map(|t| t.vendor));
+        self.pickup.extend(trips.iter().map(|t| t.pickup));
+        self.dropoff.extend(trips.iter().map(|t| t.dropoff));
+        self.passengers.extend(trips.iter().map(|t| t.passengers));
+        self.distance.extend(trips.iter().map(|t| t.distance));
+        self.rate_code.extend(trips.iter().map(|t| t.rate_code));
+        self.stored_and_forwarded.extend(trips.iter().map(|t| t.stored_and_forwarded));
+        self.known.extend(trips.iter().map(|t| t.known));
+        self.pickup_zone.extend(trips.iter().map(|t| t.pickup_zone));
+        self.dropoff_zone.extend(trips.iter().map(|t| t.dropoff_zone));
+        self.payment.extend(trips.iter().map(|t| t.payment));
+        self.fare.extend(trips.iter().map(|t| t.fare));
+        self.extra.extend(trips.iter().map(|t| t.extra));
+        self.mta_tax.extend(trips.iter().map(|t| t.mta_tax));
+        self.tip.extend(trips.iter().map(|t| t.tip));
+        self.tolls.extend(trips.iter().map(|t| t.tolls));
+        self.improvement.extend(trips.iter().map(|t| t.improvement));
+        self.total.extend(trips.iter().map(|t| t.total));
+        self.congestion.extend(trips.iter().map(|t| t.congestion));
+        self.airport.extend(trips.iter().map(|t| t.airport));
+    }
+
+    /// Empties every buffer, keeping its capacity.
+    pub(crate) fn clear(&mut self) {
+        self.pickup.clear();
+        self.dropoff.clear();
+        self.known.clear();
+        for keys in self.keys_mut() {
+            keys.clear();
+        }
+    }
+
+    fn keys_mut(&mut self) -> [&mut Vec<i32>; 17] {
+        [
+            &mut self.vendor,
+            &mut self.passengers,
+            &mut self.distance,
+            &mut self.rate_code,
+            &mut self.stored_and_forwarded,
+            &mut self.pickup_zone,
+            &mut self.dropoff_zone,
+            &mut self.payment,
             &mut self.fare,
             &mut self.extra,
             &mut self.mta_tax,
@@ -66,59 +112,35 @@ impl TripColumns {
             &mut self.total,
             &mut self.congestion,
             &mut self.airport,
-        ] {
-            money.reserve(rows);
-        }
+        ]
     }
 
-    /// Moves the buffered rows out as a batch of the trip schema, leaving the buffers empty.
-    pub(crate) fn take_batch(&mut self) -> RecordBatch {
-        let known = NullBuffer::from(take(&mut self.known));
-        let nullable = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::new(ScalarBuffer::from(values), Some(known.clone()))) };
-        let int64 = |values: Vec<i64>| -> ArrayRef { Arc::new(Int64Array::from(values)) };
-        let int32 = |values: Vec<i32>| -> ArrayRef { Arc::new(Int32Array::from(values)) };
-        let money = |dollars: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::from(dollars)) };
-        let nullable_money =
-            |dollars: Vec<f64>| -> ArrayRef { Arc::new(Float64Array::new(ScalarBuffer::from(dollars), Some(known.clone()))) };
-        let timestamp = |micros: Vec<i64>| -> ArrayRef { Arc::new(TimestampMicrosecondArray::new(ScalarBuffer::from(micros), None)) };
-        let flags = self.flag_array(&known);
-        let columns: Vec<ArrayRef> = vec![
-            int32(take(&mut self.vendor)),
-            timestamp(take(&mut self.pickup)),
-            timestamp(take(&mut self.dropoff)),
-            nullable(take(&mut self.passengers)),
-            Arc::new(Float64Array::from(take(&mut self.distance))),
-            nullable(take(&mut self.rate_code)),
-            flags,
-            int32(take(&mut self.pickup_zone)),
-            int32(take(&mut self.dropoff_zone)),
-            int64(take(&mut self.payment)),
-            money(take(&mut self.fare)),
-            money(take(&mut self.extra)),
-            money(take(&mut self.mta_tax)),
-            money(take(&mut self.tip)),
-            money(take(&mut self.tolls)),
-            money(take(&mut self.improvement)),
-            money(take(&mut self.total)),
-            nullable_money(take(&mut self.congestion)),
-            nullable_money(take(&mut self.airport)),
-        ];
-        RecordBatch::try_new(trip_schema(), columns).expect("trip columns match the trip schema")
-    }
-
-    /// `store_and_fwd_flag`: "Y" or "N", one byte per known row, empty where null.
-    fn flag_array(&mut self, known: &NullBuffer) -> ArrayRef {
-        let flags = take(&mut self.stored_and_forwarded);
-        let mut offsets = Vec::with_capacity(flags.len() + 1);
-        let mut bytes = Vec::with_capacity(flags.len());
-        offsets.push(0i32);
-        for (row, forwarded) in flags.into_iter().enumerate() {
-            if known.is_valid(row) {
-                bytes.push(if forwarded { b'Y' } else { b'N' });
-            }
-            offsets.push(bytes.len() as i32);
+    /// The 19 columns in the order of `trip_schema()`.
+    pub(crate) fn in_schema_order(&self) -> [Column<'_>; 19] {
+        use Physical::{Hundredths, Int32, Int64, YesNo};
+        fn keys(values: &[i32], physical: Physical, nullable: bool) -> Column<'_> {
+            Column::Keys(values, physical, nullable)
         }
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        Arc::new(StringArray::new(offsets, Buffer::from_vec(bytes), Some(known.clone())))
+        [
+            keys(&self.vendor, Int32, false),
+            Column::Timestamps(&self.pickup),
+            Column::Timestamps(&self.dropoff),
+            keys(&self.passengers, Int64, true),
+            keys(&self.distance, Hundredths, false),
+            keys(&self.rate_code, Int64, true),
+            keys(&self.stored_and_forwarded, YesNo, true),
+            keys(&self.pickup_zone, Int32, false),
+            keys(&self.dropoff_zone, Int32, false),
+            keys(&self.payment, Int64, false),
+            keys(&self.fare, Hundredths, false),
+            keys(&self.extra, Hundredths, false),
+            keys(&self.mta_tax, Hundredths, false),
+            keys(&self.tip, Hundredths, false),
+            keys(&self.tolls, Hundredths, false),
+            keys(&self.improvement, Hundredths, false),
+            keys(&self.total, Hundredths, false),
+            keys(&self.congestion, Hundredths, true),
+            keys(&self.airport, Hundredths, true),
+        ]
     }
 }

@@ -32,6 +32,9 @@ pub enum DataError {
         source: parquet::errors::ParquetError,
     },
 
+    #[error("dataset generation was interrupted; the partial output was not kept")]
+    Interrupted,
+
     #[error("generated `{actual_bytes}` bytes, outside ±10% of the target `{target_bytes}` bytes")]
     SizeMissed { target_bytes: u64, actual_bytes: u64 },
 

@@ -5,7 +5,7 @@
 //! actually written. Every step is a function of the spec alone, so output stays deterministic.
 use std::fs;
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -43,7 +43,8 @@ impl GenSpec {
 }
 
 /// A snapshot of generation progress, reported after every batch and every file. The first
-/// report comes after the size pilots (two row groups encoded in memory, a few seconds at most).
+/// report comes after the size pilots (two eighths of a row group encoded in memory, well
+/// under a second).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// 1 normally; 2 when the first pass missed the size and the trips are being rewritten.
@@ -59,6 +60,18 @@ pub struct Progress {
 /// written last: on error `out` holds no manifest (and maybe `*.partial` files) and should be
 /// removed by the caller.
 pub fn generate(spec: &GenSpec, out: &Path, progress: &(dyn Fn(Progress) + Sync)) -> Result<Manifest, DataError> {
+    generate_unless(spec, out, progress, &AtomicBool::new(false))
+}
+
+/// `generate`, stopping with `DataError::Interrupted` once `cancel` is set: every thread
+/// checks it before each batch of rows (a few tens of milliseconds apart), so the build's
+/// Ctrl-C stops a dataset node as promptly as a command.
+pub fn generate_unless(
+    spec: &GenSpec,
+    out: &Path,
+    progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Manifest, DataError> {
     validate(spec)?;
     prepare_output(out)?;
     let trip_model = Model::new();
@@ -69,10 +82,10 @@ pub fn generate(spec: &GenSpec, out: &Path, progress: &(dyn Fn(Progress) + Sync)
     ];
 
     let target = spec.target_bytes as f64;
-    let mut plans = plan_for_target(spec, &trip_model)?;
+    let mut plans = plan_for_target(spec, &trip_model, cancel)?;
     let mut pass = 1;
     let trips = loop {
-        let trips = write_trips(spec, out, &trip_model, &plans, pass, progress)?;
+        let trips = write_trips(spec, out, &trip_model, &plans, pass, progress, cancel)?;
         let bytes: f64 = trips.iter().map(|t| t.bytes as f64).sum();
         if (bytes - target).abs() <= target * RETRY_TOLERANCE || pass == 2 {
             break trips;
@@ -139,6 +152,7 @@ fn write_trips(
     plans: &[FilePlan],
     pass: u32,
     progress: &(dyn Fn(Progress) + Sync),
+    cancel: &AtomicBool,
 ) -> Result<Vec<super::FileEntry>, DataError> {
     let rows_total: u64 = plans.iter().map(|p| p.rows).sum();
     let files_total = plans.len() as u32;
@@ -155,7 +169,7 @@ fn write_trips(
     plans
         .par_iter()
         .map(|plan| {
-            let entry = write_trip_file(out, plan, model, spec.seed, &bytes_written, &on_batch)?;
+            let entry = write_trip_file(out, plan, model, spec.seed, &bytes_written, &on_batch, cancel)?;
             let files = files_done.fetch_add(1, Ordering::Relaxed) + 1;
             report(rows_done.load(Ordering::Relaxed), files);
             Ok(entry)

@@ -1,6 +1,6 @@
 //! Routes: what kind of trip a pair of zones makes, and what that implies for distance and
 //! tolls. Airports and borough crossings are what make NYC taxi distances bimodal.
-use super::sampling::{Stream, chance};
+use super::sampling::Bits;
 use super::zones::{Borough, JFK, LAGUARDIA, NEWARK};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -84,17 +84,18 @@ impl Route {
         }
     }
 
-    /// Tolls in cents: bridges and tunnels on trips between boroughs, to the airports and to
-    /// New Jersey; rarely within a borough.
-    pub(crate) fn tolls(self, rng: &mut Stream) -> i64 {
+    /// Tolls in cents, from 32 random bits: bridges and tunnels on trips between boroughs, to
+    /// the airports and to New Jersey; rarely within a borough.
+    pub(crate) fn tolls(self, bits: u32) -> i64 {
+        let mut bits = Bits::from(bits);
         let toll_share = match self {
-            Route::Newark => return if chance(rng, 0.8) { 1706 } else { 0 },
+            Route::Newark => return if bits.chance16(0.8) { 1706 } else { 0 },
             Route::Jfk { .. } | Route::LaGuardia { .. } | Route::CrossBorough { .. } => 0.35,
             _ => 0.004,
         };
-        if !chance(rng, toll_share) {
+        if !bits.chance16(toll_share) {
             0
-        } else if chance(rng, 0.08) {
+        } else if bits.chance16(0.08) {
             1388
         } else {
             694

@@ -37,13 +37,20 @@ pub(crate) fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 }
 
 /// A discrete distribution sampled by Walker's alias method: one 64-bit draw picks a column
-/// (high half) and accepts it or takes its alias (low half). The table has one small entry
-/// per value, so it stays in L1 cache however many values it has — a 65,536-slot lookup table
-/// per column missed the cache on every draw and cost more than the Parquet encoding.
+/// (high half) and accepts its value or takes its alias (low half). The table has one small
+/// entry per value, so it stays in L1 cache however many values it has — a 65,536-slot lookup
+/// table per column missed the cache on every draw and cost more than the Parquet encoding.
+/// Each entry holds both candidate values, so a draw is one load and a conditional move.
 pub(crate) struct Table<T> {
-    values: Vec<T>,
-    /// Per column: accept below this threshold (out of 2^32), else use `alias`.
-    columns: Vec<(u64, u32)>,
+    columns: Vec<Column<T>>,
+}
+
+#[derive(Clone, Copy)]
+struct Column<T> {
+    /// Accept `value` below this threshold (out of 2^32), else take `alias`.
+    threshold: u64,
+    value: T,
+    alias: T,
 }
 
 impl<T: Copy> Table<T> {
@@ -53,31 +60,82 @@ impl<T: Copy> Table<T> {
         let n = positive.len();
         let sum: f64 = positive.iter().map(|(_, w)| w).sum();
         let mut scaled: Vec<f64> = positive.iter().map(|(_, w)| w * n as f64 / sum).collect();
-        let mut columns = vec![(1u64 << 32, 0u32); n];
+        let mut columns: Vec<Column<T>> = positive.iter().map(|&(value, _)| Column { threshold: 1 << 32, value, alias: value }).collect();
         let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
             small.pop();
-            columns[s] = ((scaled[s] * 4_294_967_296.0) as u64, l as u32);
+            columns[s].threshold = (scaled[s] * 4_294_967_296.0) as u64;
+            columns[s].alias = positive[l].0;
             scaled[l] -= 1.0 - scaled[s];
             if scaled[l] < 1.0 {
                 large.pop();
                 small.push(l);
             }
         }
-        // Leftovers are 1 up to rounding: always accept them.
-        for i in small.into_iter().chain(large) {
-            columns[i] = (1u64 << 32, i as u32);
-        }
-        Table { values: positive.into_iter().map(|(v, _)| v).collect(), columns }
+        // Leftovers are 1 up to rounding: they always accept (threshold 2^32, alias itself).
+        Table { columns }
     }
 
     #[inline]
     pub(crate) fn sample(&self, rng: &mut Stream) -> T {
         let draw = rng.next_u64();
-        let column = (((draw >> 32) * self.columns.len() as u64) >> 32) as usize;
-        let (threshold, alias) = self.columns[column];
-        let pick = if (draw & 0xffff_ffff) < threshold { column } else { alias as usize };
-        self.values[pick]
+        let column = &self.columns[(((draw >> 32) * self.columns.len() as u64) >> 32) as usize];
+        if (draw & 0xffff_ffff) < column.threshold { column.value } else { column.alias }
+    }
+
+    /// A draw from 32 random bits: 16 pick the column, 16 accept or alias it. For tables of
+    /// a handful of values, whose weights need no finer grain than 1/65,536 of a column.
+    #[inline]
+    pub(crate) fn sample_from(&self, bits: u32) -> T {
+        let column = &self.columns[((u64::from(bits >> 16) * self.columns.len() as u64) >> 16) as usize];
+        if u64::from(bits & 0xffff) << 16 < column.threshold { column.value } else { column.alias }
+    }
+}
+
+/// One 64-bit draw dealt out in pieces, so decisions that need 16 or 24 bits of precision
+/// share a draw: each draw is a link in the stream's serial dependency chain.
+pub(crate) struct Bits {
+    bits: u64,
+    /// Bits not yet dealt (checked in debug builds: a piece taken from nothing is a bug).
+    left: u32,
+}
+
+impl Bits {
+    #[inline]
+    pub(crate) fn draw(rng: &mut Stream) -> Bits {
+        Bits { bits: rng.next_u64(), left: 64 }
+    }
+
+    #[inline]
+    fn take(&mut self, bits: u32) -> u64 {
+        debug_assert!(bits <= self.left, "a draw of 64 bits dealt out more than 64");
+        self.left -= bits;
+        let value = self.bits & ((1 << bits) - 1);
+        self.bits >>= bits;
+        value
+    }
+
+    /// True with probability `p`, to within 1/65,536.
+    #[inline]
+    pub(crate) fn chance16(&mut self, p: f64) -> bool {
+        (self.take(16) as f64) < p * 65_536.0
+    }
+
+    /// True with probability `p`, to within 1/16,777,216.
+    #[inline]
+    pub(crate) fn chance24(&mut self, p: f64) -> bool {
+        (self.take(24) as f64) < p * 16_777_216.0
+    }
+
+    #[inline]
+    pub(crate) fn take32(&mut self) -> u32 {
+        self.take(32) as u32
+    }
+}
+
+impl From<u32> for Bits {
+    fn from(bits: u32) -> Bits {
+        Bits { bits: u64::from(bits), left: 32 }
     }
 }
 
@@ -127,6 +185,15 @@ impl LogNormal {
         let draw = rng.next_u64();
         let index = (((draw >> 32) * (QUANTILES as u64 - 1)) >> 32) as usize;
         let fraction = (draw & 0xffff_ffff) as f64 * (1.0 / 4_294_967_296.0);
+        let (low, high) = (self.quantiles[index], self.quantiles[index + 1]);
+        low + (high - low) * fraction
+    }
+
+    /// A draw from 32 random bits: 8 pick the quantile interval, 24 the point within it.
+    #[inline]
+    pub(crate) fn sample_from(&self, bits: u32) -> f64 {
+        let index = (((bits >> 24) * (QUANTILES as u32 - 1)) >> 8) as usize;
+        let fraction = f64::from(bits & 0xff_ffff) * (1.0 / 16_777_216.0);
         let (low, high) = (self.quantiles[index], self.quantiles[index + 1]);
         low + (high - low) * fraction
     }

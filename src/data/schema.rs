@@ -74,20 +74,18 @@ pub fn describe(schema: &Schema) -> Vec<ColumnSpec> {
         .collect()
 }
 
-/// Snappy, dictionary pages for the low-cardinality columns, and delta encoding for the two
-/// timestamps: they are sorted within a file, so deltas take a byte or two where a dictionary
-/// would overflow and fall back to plain 8-byte values.
+/// Snappy, format 1 data pages, chunk statistics and no page index, as pyarrow writes by
+/// default. parquet-rs' column writer only writes the two timestamps (`writer.rs`): they are
+/// sorted within a file, so deltas take a byte or two where a dictionary would overflow and
+/// fall back to plain 8-byte values. The other columns are dictionary-encoded by
+/// `dictionary.rs`, which writes the same page layout.
 pub(crate) fn writer_properties() -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_1_0)
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Chunk);
-    // Statistics only where a workload may filter; the surcharges are a handful of constants.
-    for column in ["store_and_fwd_flag", "extra", "mta_tax", "tolls_amount", "improvement_surcharge", "congestion_surcharge", "airport_fee"]
-    {
-        builder = builder.set_column_statistics_enabled(column.into(), EnabledStatistics::None);
-    }
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true);
     for column in ["tpep_pickup_datetime", "tpep_dropoff_datetime"] {
         let path = ColumnPath::from(column);
         builder = builder.set_column_dictionary_enabled(path.clone(), false).set_column_encoding(path, Encoding::DELTA_BINARY_PACKED);

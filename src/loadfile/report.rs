@@ -37,6 +37,9 @@ pub struct ReportSettings {
     pub history_url_env: String,
     /// Runs of history that trends and change points look at.
     pub history_runs: usize,
+    /// With `report --adaptive`: repetition sets an inconclusive cell may have in all (the
+    /// first plus extra ones), so its Spark applications per build are capped.
+    pub max_repetition_sets: u32,
     /// Name of the variable that holds the Slack webhook URL (no digest when unset).
     pub slack_webhook_env: String,
     pub guards: Vec<Guard>,
@@ -54,6 +57,7 @@ impl Default for ReportSettings {
             history: "cache/history.jsonl".into(),
             history_url_env: DEFAULT_HISTORY_URL_ENV.into(),
             history_runs: 100,
+            max_repetition_sets: 3,
             slack_webhook_env: DEFAULT_SLACK_WEBHOOK_ENV.into(),
             guards: Vec::new(),
         }
@@ -90,6 +94,7 @@ const KEYS: &[&str] = &[
     "history",
     "history_url_env",
     "history_runs",
+    "max_repetition_sets",
     "slack_webhook_env",
     "guard",
 ];
@@ -148,6 +153,14 @@ pub fn read(r: &mut Reader, top: &dyn TableLike, m: &Matrix) -> ReportSettings {
     }
     if let Some(v) = t.get("history_runs").and_then(|i| r.non_negative(i, "`report.history_runs`")) {
         s.history_runs = v.value as usize;
+    }
+    if let Some(v) = t.get("max_repetition_sets").and_then(|i| r.non_negative(i, "`report.max_repetition_sets`")) {
+        if !(1..=100).contains(&v.value) {
+            r.error(v.span, "`report.max_repetition_sets` must be between 1 and 100").help =
+                Some("1 turns `--adaptive` off; each set is one more Spark application per inconclusive cell".into());
+        } else {
+            s.max_repetition_sets = v.value as u32;
+        }
     }
     for (key, slot) in [("baselines", &mut s.baselines), ("history", &mut s.history)] {
         if let Some(v) = t.get(key).and_then(|i| r.string(i, &format!("`report.{key}`"))) {

@@ -228,6 +228,7 @@ fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>, 
         node: None,
         metrics_digest: None,
         spark_version: None,
+        repetition_sets: 0,
         inputs: c.inputs.clone(),
         environment_notes: Vec::new(),
         metrics: Vec::new(),
@@ -260,6 +261,7 @@ fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>, 
         }
     };
     r.spark_version = samples.spark_version.clone();
+    r.repetition_sets = samples.sets;
     if node_failed || samples.failed() {
         r.status = CellStatus::Failed;
         r.reason = Some(match (&samples.error, samples.run_succeeded) {

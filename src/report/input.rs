@@ -23,6 +23,8 @@ pub struct CellSamples {
     /// The cell-level `succeeded` stability metric, when present.
     pub succeeded: Option<bool>,
     pub metrics: BTreeMap<String, MetricSamples>,
+    /// How many repetition sets (Spark applications) the samples come from.
+    pub sets: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +41,37 @@ impl CellSamples {
     /// Failed if the run says so, or if the measured executions did not all succeed.
     pub fn failed(&self) -> bool {
         !self.run_succeeded || self.succeeded == Some(false)
+    }
+
+    /// One cell's repetition sets as one measurement: samples concatenated in set order; a
+    /// failure in any set fails the cell (its error is the first set's that failed).
+    pub fn merge(sets: Vec<CellSamples>) -> CellSamples {
+        let mut sets = sets.into_iter();
+        let mut out = sets.next().expect("at least one repetition set");
+        for s in sets {
+            if s.failed() && !out.failed() {
+                out.error = s.error.clone();
+            }
+            out.run_succeeded &= s.run_succeeded;
+            out.succeeded = match (out.succeeded, s.succeeded) {
+                (Some(a), Some(b)) => Some(a && b),
+                (a, b) => a.or(b),
+            };
+            out.spark_version = out.spark_version.or(s.spark_version);
+            out.sets += s.sets;
+            for (name, m) in s.metrics {
+                match out.metrics.get_mut(&name) {
+                    Some(have) => {
+                        have.values.extend(m.values);
+                        have.absent = have.absent.take().or(m.absent);
+                    }
+                    None => {
+                        out.metrics.insert(name, m);
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -117,7 +150,7 @@ pub fn parse(bytes: &[u8]) -> Result<CellSamples, String> {
         "failed" => false,
         other => return Err(format!("`run_status` is `{other}`, not `succeeded` or `failed`")),
     };
-    let mut out = CellSamples { run_succeeded, error: file.error, spark_version: None, succeeded: None, metrics: BTreeMap::new() };
+    let mut out = CellSamples { run_succeeded, error: file.error, spark_version: None, succeeded: None, metrics: BTreeMap::new(), sets: 1 };
     let Some(cell) = file.metrics else { return Ok(out) };
     out.spark_version = cell.spark_version;
     out.succeeded = cell.cell.as_ref().and_then(|t| t.all().find(|m| m.name == "succeeded")).and_then(|m| match m.measured {

@@ -53,8 +53,9 @@ pub struct CellJob {
     pub values: Vec<u16>,
     /// `(reason, rule)` when a skip rule applies.
     pub skip: Option<(String, String)>,
-    /// The per-cell dependency holding `metrics.json`.
-    pub dep: Option<DepJob>,
+    /// The per-cell dependencies holding `metrics.json`: one per repetition set, in set order
+    /// (more than one after `report --adaptive`).
+    pub deps: Vec<DepJob>,
     pub inputs: BTreeMap<String, String>,
 }
 
@@ -113,11 +114,22 @@ pub fn build(job: &ReportJob, out: &Path) -> Result<Analysis, String> {
 }
 
 fn cell_input(c: &CellJob) -> CellInput {
-    let state = match (&c.skip, &c.dep) {
+    let state = match (&c.skip, c.deps.as_slice()) {
         (Some((reason, rule)), _) => CellState::Skipped { reason: reason.clone(), rule: rule.clone() },
-        (None, None) => CellState::Missing,
-        (None, Some(d)) => {
+        (None, []) => CellState::Missing,
+        (None, [d]) => {
             CellState::Measured { node: d.node.clone(), digest: d.digest.clone(), node_failed: d.failed, samples: input::read(&d.dir) }
+        }
+        (None, sets) => {
+            // Several repetition sets: one cell measured more often. Its digest covers every set,
+            // so history and run ids tell it from the first set alone.
+            let digests: Vec<&str> = sets.iter().map(|d| d.digest.as_str()).collect();
+            CellState::Measured {
+                node: sets[0].node.clone(),
+                digest: crate::hash::Digest::of("loadbuild 2026-11 repetition sets", &digests).to_hex(),
+                node_failed: sets.iter().any(|d| d.failed),
+                samples: sets.iter().map(|d| input::read(&d.dir)).collect::<Result<Vec<_>, _>>().map(input::CellSamples::merge),
+            }
         }
     };
     CellInput { id: c.id.clone(), name: c.name.clone(), dims: c.dims.clone(), values: c.values.clone(), state, inputs: c.inputs.clone() }

@@ -159,6 +159,10 @@ pub struct CellResult {
     pub node: Option<String>,
     pub metrics_digest: Option<String>,
     pub spark_version: Option<String>,
+    /// Spark applications (repetition sets) the samples come from: 1, more after
+    /// `report --adaptive` added sets; 0 for skipped cells and unreadable measurements.
+    #[serde(default)]
+    pub repetition_sets: usize,
     /// Shared inputs this cell's node id binds to (e.g. `dataset[1gb]`) → output digest.
     pub inputs: BTreeMap<String, String>,
     /// How this cell's environment differs from its baseline's.

@@ -134,6 +134,9 @@ pub struct Rule {
     pub retries: u32,
     pub transient_exit_codes: Vec<i32>,
     pub on_failure: OnFailure,
+    /// A per-cell rule whose nodes `report --adaptive` adds again, as further repetition sets
+    /// of an inconclusive cell (binding `set = 2, 3, …`; see docs/reports.md).
+    pub repeatable: bool,
     /// Files the action must produce in `$OUT`.
     pub outputs: Vec<String>,
     /// Parameters of a built-in action: name → template, rendered per node.
@@ -318,6 +321,7 @@ const RULE_KEYS: &[&str] = &[
     "retries",
     "transient_exit_codes",
     "on_failure",
+    "repeatable",
     "outputs",
     "params",
 ];
@@ -442,6 +446,20 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
             OnFailure::Stop
         }
     };
+    let repeatable = match t.get("repeatable") {
+        None => false,
+        Some(i) => match i.as_bool() {
+            Some(b) => b,
+            None => {
+                r.error(i.span(), "`repeatable` must be `true` or `false`");
+                false
+            }
+        },
+    };
+    if repeatable && per.iter().filter(|p| matches!(p, PerDim::Dim(_))).count() < lf.matrix.dims.len() {
+        r.error(t.get("repeatable").and_then(|i| i.span()), format!("rule `{name}` is repeatable but not per cell")).help =
+            Some("only per-cell rules (per every dimension) can be repeated as extra repetition sets".into());
+    }
     let mut params = BTreeMap::new();
     if let Some(pt) = t.get("params").and_then(|i| r.table(i, "`params`")) {
         for (k, v) in pt.iter() {
@@ -500,6 +518,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         retries,
         transient_exit_codes,
         on_failure,
+        repeatable,
         outputs,
         params,
         def_digest,
@@ -527,6 +546,9 @@ fn check_source(r: &mut Reader, lf: &Loadfile, s: &Spanned<String>) {
 
 /// The declaration as canonical JSON (keys sorted), so formatting and comments do not count.
 fn canonical(t: &dyn TableLike) -> String {
-    let json: BTreeMap<String, serde_json::Value> = t.iter().map(|(k, v)| (k.to_string(), raw::to_json(v))).collect();
+    // `repeatable` shapes the graph (which sets exist), not what a node computes: declaring it
+    // must not rebuild every node of the rule.
+    let json: BTreeMap<String, serde_json::Value> =
+        t.iter().filter(|(k, _)| *k != "repeatable").map(|(k, v)| (k.to_string(), raw::to_json(v))).collect();
     serde_json::to_string(&json).expect("JSON values serialize")
 }

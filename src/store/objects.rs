@@ -124,12 +124,18 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
     let dest = layout.tree(&digest);
     // The same output may be materialized already (another node, or an earlier run). Keep it
     // if its bytes are intact — replacing it would change the stamps other records rely on —
-    // and replace it if it was damaged.
-    if dest.exists() && intact(&dest, &entries) {
-        remove_tree(out)?;
-    } else {
-        remove_tree(&dest)?;
-        std::fs::rename(out, &dest).map_err(io(&dest))?;
+    // and replace it if it was damaged. Workers of one build may ingest identical trees at the
+    // same moment (two nodes with the same output): checking and placing is one step, or one
+    // would fail to rename onto the other's tree, or delete it under its feet.
+    static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    {
+        let _placing = PLACING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if dest.exists() && intact(&dest, &entries) {
+            remove_tree(out)?;
+        } else {
+            remove_tree(&dest)?;
+            std::fs::rename(out, &dest).map_err(io(&dest))?;
+        }
     }
     for e in &mut entries {
         let p = dest.join(&e.path);

@@ -8,10 +8,13 @@
 //! it draws on canvas, which stays fast with 1,280 cells.
 use std::fmt::Write as _;
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
+use serde::Serialize;
+
+use crate::metrics::{Direction, Unit};
 use crate::report::Analysis;
-use crate::report::model::CellStatus;
+use crate::report::model::{CellStatus, DimensionInfo, MetricVerdict};
 
 const ECHARTS: &str = include_str!("../../../assets/echarts/echarts.min.js");
 const SCRIPT: &str = include_str!("../../../assets/report/report.js");
@@ -79,48 +82,152 @@ pub fn html(a: &Analysis) -> String {
 
 /// What the page script reads: the results without what it never shows, numbers cut to six
 /// significant digits, and each metric's history series as `[run index or null, median]`. A
-/// 1,280-cell report with 100 earlier runs is mostly those series.
-fn page_data(a: &Analysis) -> Value {
+/// 1,280-cell report with 100 earlier runs is mostly those series, so this is serialized
+/// straight from borrowed fields rather than through a `serde_json::Value` tree.
+#[derive(Serialize)]
+struct PageData<'a> {
+    dimensions: &'a [DimensionInfo],
+    history: PageHistory<'a>,
+    cells: Vec<PageCell<'a>>,
+}
+
+#[derive(Serialize)]
+struct PageHistory<'a> {
+    runs: Vec<PageRun<'a>>,
+}
+
+#[derive(Serialize)]
+struct PageRun<'a> {
+    run: &'a str,
+    recorded_at: &'a str,
+}
+
+#[derive(Serialize)]
+struct PageCell<'a> {
+    id: &'a str,
+    name: &'a str,
+    dims: &'a BTreeMap<String, String>,
+    status: CellStatus,
+    reason: &'a Option<String>,
+    environment_notes: &'a [String],
+    metrics: Vec<PageMetric<'a>>,
+}
+
+#[derive(Serialize)]
+struct PageMetric<'a> {
+    name: &'a str,
+    unit: Unit,
+    direction: Direction,
+    verdict: MetricVerdict,
+    reason: &'a Option<String>,
+    relative_change: Option<Sig6>,
+    ci: Option<[Sig6; 2]>,
+    adjusted_p: Option<Sig6>,
+    samples: Sig6s<'a>,
+    baseline: Option<PageBaseline<'a>>,
+    trend: Option<PageTrend<'a>>,
+    series: Vec<(Option<usize>, Sig6)>,
+}
+
+#[derive(Serialize)]
+struct PageBaseline<'a> {
+    samples: Sig6s<'a>,
+}
+
+#[derive(Serialize)]
+struct PageTrend<'a> {
+    direction: &'a str,
+    change_points: Vec<PageChangePoint<'a>>,
+}
+
+#[derive(Serialize)]
+struct PageChangePoint<'a> {
+    run: &'a str,
+    commit: &'a Option<String>,
+    relative_change: Sig6,
+}
+
+fn page_data(a: &Analysis) -> PageData<'_> {
     let r = &a.results;
-    let cells: Vec<Value> = r
+    let cells = r
         .cells
         .iter()
-        .enumerate()
-        .map(|(ci, c)| {
-            let metrics: Vec<Value> = c
+        .zip(&a.series)
+        .map(|(c, series)| PageCell {
+            id: &c.id,
+            name: &c.name,
+            dims: &c.dims,
+            status: c.status,
+            reason: &c.reason,
+            environment_notes: &c.environment_notes,
+            metrics: c
                 .metrics
                 .iter()
-                .enumerate()
-                .map(|(mi, m)| {
-                    let series: Vec<Value> = a.series[ci][mi].iter().map(|(run, v)| json!([run, num(*v)])).collect();
-                    json!({
-                        "name": m.name, "unit": m.unit, "direction": m.direction, "verdict": m.verdict, "reason": m.reason,
-                        "relative_change": m.relative_change.map(num), "ci": m.ci.map(|[lo, hi]| json!([num(lo), num(hi)])),
-                        "adjusted_p": m.adjusted_p.map(num),
-                        "samples": nums(&m.samples),
-                        "baseline": m.baseline.as_ref().map(|b| json!({ "samples": nums(&b.samples) })),
-                        "trend": m.trend.as_ref().map(|t| json!({
-                            "direction": t.direction,
-                            "change_points": t.change_points.iter().map(|cp| json!({ "run": cp.run, "commit": cp.commit, "relative_change": num(cp.relative_change) })).collect::<Vec<_>>(),
-                        })),
-                        "series": series,
-                    })
+                .zip(series)
+                .map(|(m, series)| PageMetric {
+                    name: &m.name,
+                    unit: m.unit,
+                    direction: m.direction,
+                    verdict: m.verdict,
+                    reason: &m.reason,
+                    relative_change: m.relative_change.map(Sig6),
+                    ci: m.ci.map(|[lo, hi]| [Sig6(lo), Sig6(hi)]),
+                    adjusted_p: m.adjusted_p.map(Sig6),
+                    samples: Sig6s(&m.samples),
+                    baseline: m.baseline.as_ref().map(|b| PageBaseline { samples: Sig6s(&b.samples) }),
+                    trend: m.trend.as_ref().map(|t| PageTrend {
+                        direction: &t.direction,
+                        change_points: t
+                            .change_points
+                            .iter()
+                            .map(|cp| PageChangePoint { run: &cp.run, commit: &cp.commit, relative_change: Sig6(cp.relative_change) })
+                            .collect(),
+                    }),
+                    series: series.iter().map(|&(run, v)| (run, Sig6(v))).collect(),
                 })
-                .collect();
-            json!({ "id": c.id, "name": c.name, "dims": c.dims, "status": c.status, "reason": c.reason, "environment_notes": c.environment_notes, "metrics": metrics })
+                .collect(),
         })
         .collect();
-    let runs: Vec<Value> = r.history.runs.iter().map(|h| json!({ "run": h.run, "recorded_at": h.recorded_at })).collect();
-    json!({ "dimensions": r.dimensions, "history": { "runs": runs }, "cells": cells })
+    let runs = r.history.runs.iter().map(|h| PageRun { run: &h.run, recorded_at: &h.recorded_at }).collect();
+    PageData { dimensions: &r.dimensions, history: PageHistory { runs }, cells }
 }
 
-/// Six significant digits: plenty for a chart, a third of the bytes of a full `f64`.
-fn num(x: f64) -> Value {
-    format!("{x:.5e}").parse::<f64>().ok().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number)
+/// A number cut to six significant digits: plenty for a chart, a third of the bytes of a full
+/// `f64`. Non-finite values become `null`, as JSON has no other word for them.
+#[derive(Clone, Copy)]
+struct Sig6(f64);
+
+impl Sig6 {
+    fn rounded(self) -> f64 {
+        let x = self.0;
+        if x == 0.0 || !x.is_finite() {
+            return x;
+        }
+        // Scale so the sixth significant digit is the units digit, round, scale back; the
+        // shortest representation of the result is then at most six digits long.
+        let exponent = 5 - x.abs().log10().floor() as i32;
+        let scaled = if exponent >= 0 {
+            (x * 10f64.powi(exponent)).round() / 10f64.powi(exponent)
+        } else {
+            (x / 10f64.powi(-exponent)).round() * 10f64.powi(-exponent)
+        };
+        if scaled.is_finite() { scaled } else { x }
+    }
 }
 
-fn nums(xs: &[f64]) -> Vec<Value> {
-    xs.iter().map(|&x| num(x)).collect()
+impl Serialize for Sig6 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let x = self.rounded();
+        if x.is_finite() { s.serialize_f64(x) } else { s.serialize_none() }
+    }
+}
+
+struct Sig6s<'a>(&'a [f64]);
+
+impl Serialize for Sig6s<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|&x| Sig6(x)))
+    }
 }
 
 fn tint(s: CellStatus) -> &'static str {
