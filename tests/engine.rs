@@ -110,6 +110,27 @@ fn issue_2_early_cutoff_stops_at_identical_output() {
 }
 
 #[test]
+fn issue_2_a_damaged_output_is_rebuilt_and_its_dependents_wait_for_it() {
+    let p = project();
+    p.run(&["report"]).ok();
+    // Planning first assumes recorded outputs intact, then checks them: a missing file must
+    // still make its node stale, and everything below it wait for it.
+    let plan = p.run(&["plan", "--json"]).ok();
+    let nodes: Vec<serde_json::Value> = serde_json::from_str(&plan.stdout).unwrap();
+    let gen_b = nodes.iter().find(|n| n["id"] == "gen[b]").unwrap();
+    let file = p.path().join(gen_b["output"].as_str().unwrap()).join("first.txt");
+    std::fs::remove_file(&file).unwrap();
+    let plan = p.run(&["plan", "--explain"]).ok();
+    assert!(plan.stdout.contains("stale   gen[b]  output `first.txt` is missing"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("stale   cell[b/1]  dependency `gen[b]` will rebuild"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("fresh   cell[a/1]"), "{}", plan.stdout);
+    // Rebuilt to the same bytes: the cells below it are fresh after all.
+    let b = p.run(&["report"]).ok();
+    assert!(b.stderr.contains("1 built"), "{}", b.stderr);
+    assert_eq!((runs(&p, "gen-b"), runs(&p, "cell-b-1"), runs(&p, "cell-b-2")), (2, 1, 1));
+}
+
+#[test]
 fn issue_2_invalidate_reruns_exactly_that_cell() {
     let p = project();
     p.run(&["report"]).ok();
