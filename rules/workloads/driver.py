@@ -106,8 +106,16 @@ def check_args(args):
         for part in ("trips", os.path.join("zones", "taxi_zone_lookup.parquet")):
             if not os.path.exists(os.path.join(args.data, part)):
                 raise UsageError(f"--data `{args.data}`: `{part}` is missing; generate a dataset with `loadbuild data generate --size 16MiB --out DIR`")
-    if is_uri(args.event_log_dir) and not args.event_log_dir.startswith("file:"):
-        raise UsageError(f"--event-log-dir `{args.event_log_dir}`: the driver copies the log from a local directory only")
+    if args.remote is not None:
+        # A Connect client has no JVM: it follows the server's log with Python's file calls.
+        if is_uri(args.event_log_dir) and not args.event_log_dir.startswith("file:"):
+            raise UsageError(
+                f"--event-log-dir `{args.event_log_dir}`: with --remote, the driver follows the Connect server's log "
+                "while the server runs, which needs the server's local spark.eventLog.dir (an object store makes the "
+                "log readable only once the server stops)"
+            )
+        if is_uri(args.out) and not args.out.startswith("file:"):
+            raise UsageError(f"--out `{args.out}`: with --remote, give a local directory (a Connect client writes files with Python)")
     for key, _ in args.conf:
         if key in ("spark.eventLog.enabled", "spark.eventLog.dir"):
             raise UsageError(f"--conf {key}: set by the driver from --event-log-dir; drop it")
@@ -130,6 +138,106 @@ def is_uri(path):
 def local_dir(path):
     """`/x`, `x`, `file:/x` or `file:///x` → the absolute local path."""
     return "/" + path[len("file:"):].lstrip("/") if path.startswith("file:") else os.path.abspath(path)
+
+
+def join(base, *parts):
+    """A path or URI under `base`."""
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def is_log_of(name, app_id):
+    """Is `name`, in an event-log directory, the log of `app_id` (plain, compressed, in progress or rolling)?"""
+    return name == app_id or name.startswith(app_id + ".") or name == f"eventlog_v2_{app_id}"
+
+
+class LocalFiles:
+    """Files on this machine, by Python's own calls."""
+
+    def write(self, path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+
+    def copy_log(self, event_dir, app_id, dest):
+        names = [n for n in os.listdir(event_dir) if is_log_of(n, app_id)]
+        if not names:
+            raise RuntimeError(f"Spark wrote no event log for `{app_id}` in `{event_dir}`")
+        fresh_dir(dest)
+        for name in names:
+            src = os.path.join(event_dir, name)
+            if os.path.isdir(src):
+                # Keep Spark's files as written; Hadoop's `.crc` side files are not part of the log.
+                shutil.copytree(src, os.path.join(dest, name), ignore=shutil.ignore_patterns(".*.crc"))
+            else:
+                shutil.copy2(src, os.path.join(dest, name))
+
+
+def make_hadoop_dir(uri, conf):
+    """Makes a directory under a Hadoop URI before any SparkContext exists, through the JVM the
+    session will use, configured as Spark configures its own file systems (spark-defaults,
+    `spark.hadoop.*` from `conf`)."""
+    from pyspark import SparkContext
+
+    SparkContext._ensure_initialized()
+    jvm = SparkContext._jvm
+    spark_conf = jvm.org.apache.spark.SparkConf(True)
+    for key, value in conf.items():
+        spark_conf.set(key, value)
+    hadoop_conf = jvm.org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(spark_conf)
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    if not path.getFileSystem(hadoop_conf).mkdirs(path):
+        raise RuntimeError(f"could not make the event-log directory `{uri}`")
+
+
+class HadoopFiles:
+    """Files under Hadoop URIs (`s3a://bucket/…`, `hdfs://…`, `file:///…`), through the classic
+    session's JVM: the file systems Spark itself writes the event log with, configured the same
+    way (`spark.hadoop.*`, credentials from the environment). Usable after `spark.stop()`."""
+
+    def __init__(self, sc):
+        self.jvm = sc._jvm
+        self.conf = sc._jsc.hadoopConfiguration()
+
+    def _fs(self, uri):
+        path = self.jvm.org.apache.hadoop.fs.Path(uri)
+        fs = path.getFileSystem(self.conf)
+        fs.setWriteChecksum(False)  # no `.crc` side files beside what the driver writes
+        return fs, path
+
+    def write(self, uri, data):
+        # An object store's create is atomic on close; elsewhere write beside, then rename.
+        fs, path = self._fs(uri)
+        tmp = self.jvm.org.apache.hadoop.fs.Path(path.getParent(), "." + path.getName() + ".tmp")
+        stream = fs.create(tmp, True)
+        try:
+            stream.write(bytearray(data))
+        finally:
+            stream.close()
+        fs.delete(path, False)
+        if not fs.rename(tmp, path):
+            raise RuntimeError(f"could not rename `{tmp.toString()}` to `{uri}`")
+
+    def copy_log(self, event_dir, app_id, dest):
+        src_fs, src_dir = self._fs(event_dir)
+        dst_fs, dst = self._fs(dest)
+        entries = [s.getPath() for s in src_fs.listStatus(src_dir) if is_log_of(s.getPath().getName(), app_id)]
+        if not entries:
+            raise RuntimeError(f"Spark wrote no event log for `{app_id}` in `{event_dir}`")
+        dst_fs.delete(dst, True)
+        dst_fs.mkdirs(dst)
+        for src in entries:
+            self._copy(src_fs, src, dst_fs, self.jvm.org.apache.hadoop.fs.Path(dst, src.getName()))
+
+    def _copy(self, src_fs, src, dst_fs, dst):
+        if src_fs.getFileStatus(src).isDirectory():
+            dst_fs.mkdirs(dst)
+            for s in src_fs.listStatus(src):
+                if not s.getPath().getName().endswith(".crc"):
+                    self._copy(src_fs, s.getPath(), dst_fs, self.jvm.org.apache.hadoop.fs.Path(dst, s.getPath().getName()))
+        elif not self.jvm.org.apache.hadoop.fs.FileUtil.copy(src_fs, src, dst_fs, dst, False, True, self.conf):
+            raise RuntimeError(f"could not copy `{src.toString()}` to `{dst.toString()}`")
 
 
 def mode_of(args):
@@ -176,20 +284,29 @@ class Classic:
     def __init__(self, args):
         from pyspark.sql import SparkSession
 
-        self.event_dir = local_dir(args.event_log_dir)
-        os.makedirs(self.event_dir, exist_ok=True)
+        # Plain paths are written with Python; a URI anywhere (s3a://… on a cluster) puts both
+        # the event log and OUT through Hadoop's file systems.
+        self.hadoop = is_uri(args.event_log_dir) or is_uri(args.out)
+        self.event_dir = args.event_log_dir if is_uri(args.event_log_dir) else os.path.abspath(args.event_log_dir)
         conf = {"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"}
         if on_loopback(args.master):
             # Everything runs on this machine: the driver listens on loopback only.
             conf.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
         conf.update(dict(args.conf))
         conf.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": self.event_dir})
+        # Spark refuses to start when the log directory is missing (on an object store, until
+        # something is written under the prefix): make it first, with Spark's own Hadoop setup.
+        if self.hadoop:
+            make_hadoop_dir(self.event_dir, conf)
+        else:
+            os.makedirs(self.event_dir, exist_ok=True)
         builder = SparkSession.builder.master(args.master).appName(f"loadbuild-{args.cell}")
         for key, value in conf.items():
             builder = builder.config(key, value)
         self.spark = builder.getOrCreate()
         self.sc = self.spark.sparkContext
         self.app_id = self.sc.applicationId
+        self.files = HadoopFiles(self.sc) if self.hadoop else LocalFiles()
 
     def session_id(self):
         return None
@@ -211,17 +328,7 @@ class Classic:
     def finish(self, out, wait_s):
         """Stops the application (which closes its event log) and copies the log into OUT/eventlog/."""
         self.spark.stop()
-        names = [n for n in os.listdir(self.event_dir) if n == self.app_id or n.startswith(self.app_id + ".") or n == f"eventlog_v2_{self.app_id}"]
-        if not names:
-            raise RuntimeError(f"Spark wrote no event log for `{self.app_id}` in `{self.event_dir}`")
-        dest = fresh_dir(os.path.join(out, "eventlog"))
-        for name in names:
-            src = os.path.join(self.event_dir, name)
-            if os.path.isdir(src):
-                # Keep Spark's files as written; Hadoop's `.crc` side files are not part of the log.
-                shutil.copytree(src, os.path.join(dest, name), ignore=shutil.ignore_patterns(".*.crc"))
-            else:
-                shutil.copy2(src, os.path.join(dest, name))
+        self.files.copy_log(self.event_dir, self.app_id, join(out, "eventlog"))
 
 
 class Connect:
@@ -231,6 +338,7 @@ class Connect:
         from pyspark.sql import SparkSession
 
         self.event_dir = local_dir(args.event_log_dir)
+        self.files = LocalFiles()
         self.spark = SparkSession.builder.remote(args.remote).getOrCreate()
         for key, value in args.conf:
             self.spark.conf.set(key, value)
@@ -259,7 +367,7 @@ class Connect:
             self.spark.removeTag(BARRIER_TAG)
         self.spark.stop()
         cut = wait_for_session_jobs(path, self.sid, wait_s)
-        dest = fresh_dir(os.path.join(out, "eventlog"))
+        dest = fresh_dir(os.path.join(local_dir(out), "eventlog"))
         name = os.path.basename(path)
         name = name[: -len(".inprogress")] if name.endswith(".inprogress") else name
         with open(path, "rb") as src, open(os.path.join(dest, name), "wb") as dst:
@@ -417,7 +525,8 @@ class JdbcSink:
 
 
 def run(args, result):
-    """Everything that talks to Spark. Fills `result` as it goes, so a failure keeps what was measured."""
+    """Everything that talks to Spark. Fills `result` as it goes, so a failure keeps what was measured.
+    Returns whether the run succeeded, and what writes files to OUT (None: no session came up)."""
     with open(args.sql) as f:
         sql = f.read().strip().rstrip(";")
     session = None
@@ -455,15 +564,19 @@ def run(args, result):
                 session.finish(args.out, 5.0 if isinstance(error, Terminated) else min(args.event_log_wait, 60.0))
             except Exception as also:
                 print(f"loadbuild: after the failure, the event log could not be collected: {first_lines(also, 5)}", file=sys.stderr)
-        return False
+        return False, files_of(session)
     # Outside the `try`: a run whose log cannot be collected is a failed run, said as such.
     try:
         session.finish(args.out, args.event_log_wait)
     except Exception as error:
         traceback.print_exc()
         result["error"] = f"collecting the event log: {first_lines(error)}"
-        return False
-    return True
+        return False, files_of(session)
+    return True, session.files
+
+
+def files_of(session):
+    return getattr(session, "files", None)
 
 
 def execute(session, sink, sql, k):
@@ -483,13 +596,18 @@ def execute(session, sink, sql, k):
     return {"execution": k, "wall_s": round(wall, 6), "rows": rows, "first_result_s": None}
 
 
-def write_result(out, result):
-    os.makedirs(out, exist_ok=True)
-    tmp = os.path.join(out, ".result.json.tmp")
-    with open(tmp, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, os.path.join(out, "result.json"))
+def write_result(out, result, files):
+    """Writes OUT/result.json whole (never a torn file). Without a way to reach a remote OUT (no
+    Spark session came up), the result goes to stderr instead, saying so."""
+    data = (json.dumps(result, indent=2) + "\n").encode()
+    if files is None and is_uri(out) and not out.startswith("file:"):
+        print(f"loadbuild: result.json cannot be written to `{out}` without a Spark session; it was:", file=sys.stderr)
+        sys.stderr.write(data.decode())
+        return
+    if files is None or isinstance(files, LocalFiles):
+        (files or LocalFiles()).write(os.path.join(local_dir(out), "result.json"), data)
+    else:
+        files.write(join(out, "result.json"), data)
 
 
 def main(argv=None):
@@ -518,22 +636,21 @@ def main(argv=None):
         check_args(args)
     except UsageError as error:
         result["error"] = str(error)
-        write_result(args.out, result)
+        write_result(args.out, result, None)
         print(f"driver.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    os.makedirs(args.out, exist_ok=True)
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:
         previous = None  # not the main thread: leave SIGTERM to whoever embeds the driver
     try:
-        ok = run(args, result)
+        ok, files = run(args, result)
     finally:
         if previous is not None:
             # main() may run inside a longer-lived process (notebook.py's kernel): give SIGTERM back.
             signal.signal(signal.SIGTERM, previous)
     result["status"] = "succeeded" if ok else "failed"
-    write_result(args.out, result)
+    write_result(args.out, result, files)
     if not ok:
         print(f"loadbuild: {args.cell} failed: {result['error']}", file=sys.stderr)
     return 0 if ok else EXIT_FAILED
