@@ -16,14 +16,31 @@ readonly WORKLOADS='/opt/loadbuild/workloads'
 readonly PROGRAM='driver.py'
 readonly SQL='read.sql'
 readonly REPS='5'
-readonly TARGET='sc://lb-411-airflow-connect-none-read-1gb-connect.loadbuild.svc:15002'
-readonly EVENT_LOG_DIR='s3a://loadbuild/eventlogs'
+readonly TARGET='sc://127.0.0.1:15002'
+readonly EVENT_LOG_DIR='/tmp/spark-events'
 readonly JDBC_URL=''
 readonly JDBC_USER=''
 readonly CLIENT_PACKAGE='pyspark[connect]==4.1.1'
+readonly NAMESPACE='loadbuild'
 # --- end of cell values ---
 
 dataset="${LOADBUILD_DATASET:?set LOADBUILD_DATASET to the dataset location (the upload receipt url, as s3a://)}"
+if [[ -z "${LOADBUILD_IN_SERVER:-}" ]]; then
+  # In the workflow's pod: find the server's pod, run this script there, bring OUT back.
+  pod="$(kubectl get pod -n "$NAMESPACE" -l "loadbuild.io/cell=$CELL,app.kubernetes.io/component=connect-server" \
+    --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}')" ||
+    { echo "no running Connect server pod for $CELL in $NAMESPACE" >&2; exit 1; }
+  status=0
+  kubectl exec -n "$NAMESPACE" "$pod" -c connect -- \
+    env LOADBUILD_IN_SERVER=1 LOADBUILD_DATASET="$dataset" bash "$CELL_DIR/run.sh" || status=$?
+  # Into a path that does not exist yet: kubectl cp then makes it the copy of the pod's OUT.
+  if ! kubectl cp -n "$NAMESPACE" -c connect "$pod:/tmp/loadbuild/out" /tmp/loadbuild/out; then
+    echo "could not copy the results of $CELL from $pod" >&2
+    [[ "$status" -ne 0 ]] || status=1
+  fi
+  exit "$status"
+fi
+# In the server's pod: the client connects over loopback and follows the server's log.
 # The driver runs here: the workflow collects this directory.
 out="/tmp/loadbuild/out"
 mkdir -p "$out"
