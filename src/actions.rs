@@ -82,7 +82,7 @@ pub fn dataset(spec: &GenSpec, out: &Path, cancel: &AtomicBool) -> Result<(), St
 }
 
 /// Uploads the dataset in `dataset_dir` and writes `receipt.json` into `out`.
-pub fn upload(params: &BTreeMap<String, String>, dataset_dir: &Path, out: &Path) -> Result<(), String> {
+pub fn upload(params: &BTreeMap<String, String>, dataset_dir: &Path, out: &Path, cancel: &AtomicBool) -> Result<(), String> {
     let bucket = params.get("bucket").ok_or("the `upload` action needs param `bucket`")?;
     let prefix = params.get("prefix").map_or("datasets", String::as_str);
     let target = match params.get("endpoint") {
@@ -93,7 +93,7 @@ pub fn upload(params: &BTreeMap<String, String>, dataset_dir: &Path, out: &Path)
     let manifest = data::verify(dataset_dir, Check::Sizes).map_err(|e| e.to_string())?;
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("starting the upload runtime: {e}"))?;
-    let receipt = runtime.block_on(data::upload(dataset_dir, &manifest, &target)).map_err(|e| e.to_string())?;
+    let receipt = runtime.block_on(data::upload_unless(dataset_dir, &manifest, &target, cancel)).map_err(|e| e.to_string())?;
     // Only what identifies the upload: how many files it sent this time is not an output.
     let json = serde_json::json!({ "url": receipt.url, "prefix": receipt.prefix, "dataset": manifest.digest, "endpoint": target.endpoint });
     std::fs::write(out.join("receipt.json"), serde_json::to_vec_pretty(&json).expect("JSON values serialize")).map_err(|e| e.to_string())

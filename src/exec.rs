@@ -106,13 +106,14 @@ enum Builtin {
 
 impl Builtin {
     /// Writes the action's output into `out` (which exists and is empty). Long actions stop
-    /// early once `cancel` is set (dataset generation checks it between batches of rows).
+    /// early once `cancel` is set (dataset generation checks it between batches of rows, an
+    /// upload every 100 ms).
     fn run(self, out: &std::path::Path, cancel: &AtomicBool) -> Result<(), String> {
         match self {
             Builtin::Summary(input) => actions::summary(&input, out).map_err(|e| format!("writing the summary: {e}")),
             Builtin::Report(job) => crate::report::build(&job, out).map(|_| ()),
             Builtin::Dataset(spec) => actions::dataset(&spec, out, cancel),
-            Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out),
+            Builtin::Upload { params, dataset } => actions::upload(&params, &dataset, out, cancel),
             Builtin::Metrics { run, run_failed, cell, history_server } => {
                 actions::metrics(&run, &cell, run_failed, history_server.as_deref(), out)
             }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use loadbuild::data::{DataError, GenSpec, Manifest, S3Credentials, S3Target, generate, upload};
+use loadbuild::data::{DataError, GenSpec, Manifest, S3Credentials, S3Target, generate, upload, upload_unless};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -124,6 +124,11 @@ async fn issue_4_upload_is_done_once_resumable_and_keyed_by_digest() {
     let manifest = dataset(dir.path(), 1);
     let files = manifest.files().count() as u32 + 1; // and manifest.json
     let s3 = target(endpoint.clone(), BUCKET, SECRET);
+
+    // Ctrl-C (the flag the engine sets) stops an upload without its completion marker.
+    let stop = std::sync::atomic::AtomicBool::new(true);
+    let err = upload_unless(dir.path(), &manifest, &s3, &stop).await.unwrap_err();
+    assert!(matches!(err, DataError::UploadInterrupted), "{err}");
 
     let first = upload(dir.path(), &manifest, &s3).await.expect("first upload");
     assert_eq!((first.files_uploaded, first.files_skipped), (files, 0));

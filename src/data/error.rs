@@ -35,6 +35,9 @@ pub enum DataError {
     #[error("dataset generation was interrupted; the partial output was not kept")]
     Interrupted,
 
+    #[error("the upload was interrupted; the next upload resumes with the files already sent")]
+    UploadInterrupted,
+
     #[error("generated `{actual_bytes}` bytes, outside ±10% of the target `{target_bytes}` bytes")]
     SizeMissed { target_bytes: u64, actual_bytes: u64 },
 

@@ -5,6 +5,8 @@
 //! with the right size and blake3 is skipped, and `manifest.json` goes last, so its presence
 //! means the upload is complete and a re-upload costs one request.
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -33,6 +35,27 @@ pub struct UploadReceipt {
 
 /// Uploads the dataset at `dir`, described by `manifest`, unless it is already there.
 pub async fn upload(dir: &Path, manifest: &Manifest, target: &S3Target) -> Result<UploadReceipt, DataError> {
+    upload_unless(dir, manifest, target, &AtomicBool::new(false)).await
+}
+
+/// [`upload`], stopping with `DataError::UploadInterrupted` soon after `cancel` is set (checked every
+/// 100 ms): puts in flight are dropped, which S3 never turns into an object, and `manifest.json`
+/// is not sent, so the next upload resumes with the files that did land.
+pub async fn upload_unless(dir: &Path, manifest: &Manifest, target: &S3Target, cancel: &AtomicBool) -> Result<UploadReceipt, DataError> {
+    tokio::select! {
+        receipt = upload_all(dir, manifest, target) => receipt,
+        () = cancelled(cancel) => Err(DataError::UploadInterrupted),
+    }
+}
+
+/// Resolves once `cancel` is set.
+async fn cancelled(cancel: &AtomicBool) {
+    while !cancel.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn upload_all(dir: &Path, manifest: &Manifest, target: &S3Target) -> Result<UploadReceipt, DataError> {
     let store = target.store()?;
     let prefix = target.dataset_prefix(manifest);
     let key = |path: &str| ObjectPath::from(format!("{prefix}/{path}"));
