@@ -186,9 +186,10 @@ fn walk<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, parent_key: Option<&str>, te
                                         out.push(Violation { path: at(&[Step::Key(lk)]), rule: p });
                                     }
                                 }
-                                other => {
-                                    out.push(Violation { path: at(&[Step::Key(lk)]), rule: format!("label value `{other}` must be a string") })
-                                }
+                                other => out.push(Violation {
+                                    path: at(&[Step::Key(lk)]),
+                                    rule: format!("label value `{other}` must be a string"),
+                                }),
                             }
                         }
                     }
