@@ -138,16 +138,16 @@ enum Msg {
 }
 
 /// A rendered node waiting for its verdict, for the finisher thread.
-type Parked = (NodeIx, crate::scenario::Rendered, PathBuf, Instant);
+type Parked = (NodeIx, crate::scenario::Rendered, Instant);
 
 /// Stores a render's files once its checks have all passed.
 fn finish_render(
     layout: &crate::store::Layout,
     rendered: Result<crate::scenario::Rendered, String>,
-    out: &std::path::Path,
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let files = rendered.and_then(crate::scenario::Rendered::finish).map_err(|e| (e, None))?;
-    let tree = objects::store(layout, out, files).map_err(|e| (e.to_string(), None))?;
+    // Written straight into the cache: the node's `out` directory is never made.
+    let tree = objects::store(layout, files).map_err(|e| (e.to_string(), None))?;
     Ok((tree, Status::Ok, 1))
 }
 
@@ -167,7 +167,7 @@ fn perform(
 ) -> Result<(Tree, Status, u32), (String, Option<PathBuf>)> {
     let fail = |e: String| (e, None);
     match work {
-        Work::Render(job) => finish_render(layout, crate::scenario::prepare(&job, crate::scenario::Validation::Full), &out),
+        Work::Render(job) => finish_render(layout, crate::scenario::prepare(&job, crate::scenario::Validation::Full)),
         Work::Builtin(builtin) => {
             let _ = remove_tree(&out);
             std::fs::create_dir_all(&out).map_err(|e| fail(e.to_string()))?;
@@ -294,9 +294,8 @@ pub fn execute(
         {
             let (tx, layout) = (tx.clone(), ctx.layout);
             scope.spawn(move || {
-                for (n, rendered, out, t0) in park_rx {
-                    let result = finish_render(layout, Ok(rendered), &out);
-                    let _ = remove_tree(&out);
+                for (n, rendered, t0) in park_rx {
+                    let result = finish_render(layout, Ok(rendered));
                     let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
                 }
             });
@@ -314,14 +313,17 @@ pub fn execute(
                         Work::Render(job) => match crate::scenario::prepare(&job, crate::scenario::Validation::Full) {
                             Ok(r) if !r.ready() => {
                                 let _ = tx.send(Msg::Parked(n));
-                                let _ = park_tx.send((n, r, out, t0));
+                                let _ = park_tx.send((n, r, t0));
                                 continue;
                             }
-                            rendered => finish_render(layout, rendered, &out),
+                            rendered => finish_render(layout, rendered),
                         },
-                        work => perform(layout, backend, servers, work, out.clone(), &cancel),
+                        work => {
+                            let result = perform(layout, backend, servers, work, out.clone(), &cancel);
+                            let _ = remove_tree(&out);
+                            result
+                        }
                     };
-                    let _ = remove_tree(&out);
                     let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
                 }
             });

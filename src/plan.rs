@@ -117,11 +117,25 @@ pub struct Sources<'a> {
     pub root: &'a Path,
     pub stat: &'a mut StatCache,
     memo: HashMap<String, Result<(Digest, Value), String>>,
+    /// Digests of strings most nodes share (the backend, an action's version, a constant
+    /// param), by derive-key context: computed once, not once per node.
+    strings: HashMap<&'static str, HashMap<String, Digest>>,
 }
 
 impl<'a> Sources<'a> {
     pub fn new(root: &'a Path, stat: &'a mut StatCache) -> Self {
-        Sources { root, stat, memo: HashMap::new() }
+        Sources { root, stat, memo: HashMap::new(), strings: HashMap::new() }
+    }
+
+    /// `Digest::of(context, value)`, remembered.
+    fn string_digest(&mut self, context: &'static str, value: &str) -> Digest {
+        let memo = self.strings.entry(context).or_default();
+        if let Some(d) = memo.get(value) {
+            return *d;
+        }
+        let d = Digest::of(context, value);
+        memo.insert(value.to_string(), d);
+        d
     }
 
     /// The digest of a file or glob (relative to the root) and the value templates see.
@@ -195,7 +209,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
     let rule = &ctx.rules.rules[node.rule];
     let mut inputs = BTreeMap::new();
     inputs.insert("rule".to_string(), rule.def_digest);
-    inputs.insert("backend".to_string(), Digest::of("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
+    inputs.insert("backend".to_string(), sources.string_digest("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
     // Most source paths only substitute binding values; the full context is built only for
     // templates that need more (a no-op build renders thousands of these).
     let mut base_value: Option<Value> = None;
@@ -221,10 +235,10 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             Some(v) => v.to_string(),
             None => ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?,
         };
-        inputs.insert(format!("param:{name}"), Digest::of("loadbuild 2026-11 param", v.as_str()));
+        inputs.insert(format!("param:{name}"), sources.string_digest("loadbuild 2026-11 param", v.as_str()));
         params.insert(name.clone(), v);
     }
-    inputs.insert("action".into(), Digest::of("loadbuild 2026-11 action", rule.action.version().as_str()));
+    inputs.insert("action".into(), sources.string_digest("loadbuild 2026-11 action", rule.action.version().as_str()));
     for var in ctx.templates.vars_used(node.rule) {
         if var == "*" {
             inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));

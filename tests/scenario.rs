@@ -202,6 +202,31 @@ fn issue_3_a_template_change_rerenders_only_the_cells_that_use_it() {
 }
 
 #[test]
+fn issue_3_a_published_file_removed_from_out_is_put_back() {
+    let p = project();
+    let out = p.path().join("rendered");
+    let render = || p.run(&["render", "--tier", "p0", "--only", "mode=k8s", "--out", out.to_str().unwrap()]).ok();
+    let cell = out.join("411-airflow-k8s-none-read-1gb");
+    assert!(render().stderr.contains("written, 0 unchanged"));
+    // Right after publishing: every file is checked.
+    std::fs::remove_file(cell.join("run.sh")).unwrap();
+    let again = render();
+    assert!(again.stderr.contains(": 1 written,"), "{}", again.stderr);
+    assert!(cell.join("run.sh").is_file());
+    // Two seconds later a re-run stamps the cells' directories (their files all found), and the
+    // next one trusts a stamp only while its directory is unchanged.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert!(render().stderr.contains(" 0 written,"));
+    let manifest = std::fs::read_to_string(out.join(".loadbuild-render.json")).unwrap();
+    let stamps = manifest.split("\"dirs\":").nth(1).unwrap_or_default();
+    assert!(stamps.contains("\"411-airflow-k8s-none-read-1gb\":["), "{manifest}");
+    std::fs::remove_file(cell.join("spark-defaults.conf")).unwrap();
+    let again = render();
+    assert!(again.stderr.contains(": 1 written,"), "{}", again.stderr);
+    assert!(cell.join("spark-defaults.conf").is_file());
+}
+
+#[test]
 fn issue_3_matrix_validate_checks_named_templates_and_workloads() {
     let p = project();
     // This repository's workloads may not exist yet: name ones that do, then one that does not.

@@ -4,7 +4,10 @@
 //! Files come from the cache: a fresh node is not rendered again, and publishing is
 //! incremental — `DIR/.loadbuild-render.json` records which node wrote which files from which
 //! output, so a re-run rewrites only what changed and removes what is no longer selected. A
-//! per-cell node's files go to `DIR/<cell-id>/`, a tier node's to `DIR/`.
+//! per-cell node's files go to `DIR/<cell-id>/`, a tier node's to `DIR/`. A re-run checks that
+//! each published file is still there (one `stat` each), or, for a cell directory stamped by
+//! an earlier run and unchanged since, only the directory (its mtime moves when a file in it
+//! is added, removed or renamed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,7 +42,17 @@ type Entry = (String, String, Vec<String>);
 struct Published {
     /// Node id → (output digest, directory relative to DIR, files relative to it).
     nodes: BTreeMap<String, Entry>,
+    /// A cell's directory → its `(mtime in ns, inode)` when all its files were last found in
+    /// place. While the directory still has that stamp, no file was added, removed or renamed
+    /// in it, so a re-run need not stat its files. Recorded only for a directory last changed
+    /// at least [`TRUST_AFTER_NS`] before it was stamped: a change within the same timestamp tick
+    /// would leave the stamp as it was (the stat cache's racy-timestamp rule).
+    #[serde(default)]
+    dirs: BTreeMap<String, (i64, u64)>,
 }
+
+/// How long ago a directory must have last changed for its stamp to be trusted.
+const TRUST_AFTER_NS: i64 = 2_000_000_000;
 
 pub fn render(loadfile: Option<PathBuf>, mut a: RenderArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
@@ -99,11 +112,17 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
     let manifest_path = out.join(MANIFEST);
     let old_bytes = std::fs::read(&manifest_path).unwrap_or_default();
     let old: Published = serde_json::from_slice(&old_bytes).unwrap_or_default();
-    // Files are checked relative to DIR: a no-op stats every published file.
+    // Files are checked relative to DIR: a no-op stats every published file, or only the
+    // directory of a cell whose stamp is trusted.
     let dir_fd = crate::store::Dir::open(out)?;
+    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    // Right after a publish nothing can be trusted yet: no directory is stamped (no extra stat).
+    let manifest_ns = dir_fd.stat(MANIFEST).map_or(0, |st| st.mtime_ns);
+    let stamping = now_ns - manifest_ns >= TRUST_AFTER_NS;
     // Each node's files are its own: two threads share the nodes.
-    // (node id, its entry, whether its files were written)
-    let one = |&(n, digest): &(NodeIx, Digest)| -> std::io::Result<(String, Entry, bool)> {
+    // (node id, its entry, whether its files were written, its directory's trusted stamp)
+    type One = (String, Entry, bool, Option<(i64, u64)>);
+    let one = |&(n, digest): &(NodeIx, Digest)| -> std::io::Result<One> {
         let id = graph.nodes[n].id.clone();
         let dir = node_dir(s, graph, n);
         let hex = digest.to_hex();
@@ -114,16 +133,26 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
         if let Some((d, old_dir, files)) = old.nodes.get(&id)
             && *d == hex
             && *old_dir == dir
-            && files.iter().all(|f| present(f))
         {
-            let files = files.clone();
-            return Ok((id, (hex, dir, files), false));
+            // A cell's own directory holding its files directly can be vouched for by its stamp.
+            let stampable = !dir.is_empty() && files.iter().all(|f| !f.contains('/'));
+            let stamp = || dir_fd.stat(&dir).ok().filter(|st| !st.is_file).map(|st| (st.mtime_ns, st.ino));
+            if stampable
+                && let Some(recorded) = old.dirs.get(&dir)
+                && stamp() == Some(*recorded)
+            {
+                return Ok((id, (hex, dir, files.clone()), false, Some(*recorded)));
+            }
+            if files.iter().all(|f| present(f)) {
+                let trusted = if stampable && stamping { stamp().filter(|st| now_ns - st.0 >= TRUST_AFTER_NS) } else { None };
+                return Ok((id, (hex, dir, files.clone()), false, trusted));
+            }
         }
         if let Some((_, old_dir, files)) = old.nodes.get(&id) {
             remove_files(&out.join(old_dir), files);
         }
         let files = publish_tree(&s.layout.tree(&digest), &out.join(&dir))?;
-        Ok((id, (hex, dir, files), true))
+        Ok((id, (hex, dir, files), true, None))
     };
     let (first, second) = built.split_at(built.len() / 2);
     let done: Vec<_> = std::thread::scope(|scope| {
@@ -135,11 +164,14 @@ fn publish(s: &Session, graph: &Graph, built: &[(NodeIx, Digest)], out: &Path) -
     let mut new = Published::default();
     let (mut written, mut kept, mut removed) = (0, 0, 0);
     for r in done {
-        let (id, entry, wrote) = r?;
+        let (id, entry, wrote, stamp) = r?;
         if wrote {
             written += 1;
         } else {
             kept += 1;
+        }
+        if let Some(stamp) = stamp {
+            new.dirs.insert(entry.1.clone(), stamp);
         }
         new.nodes.insert(id, entry);
     }

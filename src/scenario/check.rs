@@ -125,9 +125,9 @@ fn check_yaml(text: &str, with: &Checkers) -> Vec<(String, String)> {
             continue;
         }
         let argo = doc.get("apiVersion").and_then(Value::as_str).is_some_and(|a| a.starts_with("argoproj.io/"));
-        strings(doc, &mut String::new(), &mut |path, s| {
+        strings(doc, &mut Vec::new(), &mut |path, s| {
             if let Some(rule) = template_problem(s, argo) {
-                out.push((at(path), rule));
+                out.push((at(&names::pointer(path)), rule));
             }
         });
         for v in names::check(doc, argo) {
@@ -141,24 +141,23 @@ fn check_yaml(text: &str, with: &Checkers) -> Vec<(String, String)> {
     out
 }
 
-/// Calls `f` with the JSON pointer and text of every string in `v`.
-fn strings(v: &Value, path: &mut String, f: &mut impl FnMut(&str, &str)) {
+/// Calls `f` with the path (as [`names::Step`]s, made into a JSON pointer only where a
+/// problem is reported) and text of every string in `v`.
+fn strings<'a>(v: &'a Value, path: &mut Vec<names::Step<'a>>, f: &mut impl FnMut(&[names::Step<'a>], &str)) {
     match v {
         Value::String(s) => f(path, s),
         Value::Object(m) => {
             for (k, c) in m {
-                let len = path.len();
-                names::push_key(path, k);
+                path.push(names::Step::Key(k));
                 strings(c, path, f);
-                path.truncate(len);
+                path.pop();
             }
         }
         Value::Array(a) => {
             for (i, c) in a.iter().enumerate() {
-                let len = path.len();
-                names::push_index(path, i);
+                path.push(names::Step::Index(i));
                 strings(c, path, f);
-                path.truncate(len);
+                path.pop();
             }
         }
         _ => {}

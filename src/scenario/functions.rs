@@ -4,7 +4,8 @@
 //!   Argo's own `{{…}}` never go through Jinja; the expression is checked against Argo's roots.
 //! - `x | shq` quotes a value for the shell (single quotes).
 //! - `d | seconds` turns a duration (`20m`, `48h`) into whole seconds.
-//! - `text | fromjson` parses JSON (macros return text; this turns a computed map back into one).
+//! - `text | fromjson` parses JSON (macros return text; this turns a computed map back into one,
+//!   its keys in the text's order).
 //! - `v | idpart` encodes a dimension value as cell ids do (`4.1.1` → `411`).
 //! - `merge(a, b, …)` merges maps left to right; `chunks(cells, by, max)` groups cells by
 //!   dimensions into chunks of at most `max`.
@@ -117,9 +118,9 @@ fn fromjson(state: &State, text: &str) -> Result<Value, Error> {
     {
         return Ok(v.clone());
     }
-    let v: serde_json::Value =
+    // Straight into template values (maps keep the text's order), not through serde_json's.
+    let v: Value =
         serde_json::from_str(text.trim()).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("fromjson: not JSON: {e}")))?;
-    let v = Value::from(minijinja::value::Serde(&v));
     if let Some(m) = memo {
         m.0.lock().expect("no panic holding the memo").push(("fromjson".into(), key.to_vec(), v.clone()));
     }

@@ -125,55 +125,71 @@ pub fn check(doc: &Value, templated: bool) -> Vec<Violation> {
     {
         out.push(Violation { path: "/metadata/namespace".into(), rule: format!("invalid namespace: {p}") });
     }
-    walk(doc, &mut String::new(), None, templated, &mut out);
+    walk(doc, &mut Vec::new(), None, templated, &mut out);
     out
 }
 
-/// Appends `/key` to a JSON pointer, escaping `~` and `/` as RFC 6901 says.
-pub fn push_key(path: &mut String, key: &str) {
-    path.push('/');
-    if key.contains(['~', '/']) {
-        path.push_str(&key.replace('~', "~0").replace('/', "~1"));
-    } else {
-        path.push_str(key);
-    }
+/// One step of a path into a document: a map key or an array index.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
-/// Appends `/index` to a JSON pointer.
-pub fn push_index(path: &mut String, i: usize) {
+/// The JSON pointer of a path, escaping `~` and `/` in keys as RFC 6901 says. Walks keep their
+/// path as steps and make the pointer only for a problem they report.
+pub fn pointer(path: &[Step]) -> String {
     use std::fmt::Write;
-    let _ = write!(path, "/{i}");
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if k.contains(['~', '/']) => {
+                out.push('/');
+                out.push_str(&k.replace('~', "~0").replace('/', "~1"));
+            }
+            Step::Key(k) => {
+                out.push('/');
+                out.push_str(k);
+            }
+            Step::Index(i) => {
+                let _ = write!(out, "/{i}");
+            }
+        }
+    }
+    out
 }
 
 fn has_argo(s: &str) -> bool {
     s.contains("{{")
 }
 
-fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool, out: &mut Vec<Violation>) {
+fn walk<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, parent_key: Option<&str>, templated: bool, out: &mut Vec<Violation>) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                let len = path.len();
-                push_key(path, k);
+                path.push(Step::Key(k));
+                let at = |more: &[Step]| {
+                    let mut p = path.clone();
+                    p.extend_from_slice(more);
+                    pointer(&p)
+                };
                 match (k.as_str(), child) {
                     ("labels" | "matchLabels", Value::Object(labels)) => {
                         for (lk, lv) in labels {
-                            let at = || {
-                                let mut at = path.clone();
-                                push_key(&mut at, lk);
-                                at
-                            };
                             if let Some(p) = label_key(lk) {
-                                out.push(Violation { path: at(), rule: p });
+                                out.push(Violation { path: at(&[Step::Key(lk)]), rule: p });
                             }
                             match lv {
                                 Value::String(s) if templated && has_argo(s) => {}
                                 Value::String(s) => {
                                     if let Some(p) = label_value(s) {
-                                        out.push(Violation { path: at(), rule: p });
+                                        out.push(Violation { path: at(&[Step::Key(lk)]), rule: p });
                                     }
                                 }
-                                other => out.push(Violation { path: at(), rule: format!("label value `{other}` must be a string") }),
+                                other => out.push(Violation {
+                                    path: at(&[Step::Key(lk)]),
+                                    rule: format!("label value `{other}` must be a string"),
+                                }),
                             }
                         }
                     }
@@ -183,7 +199,7 @@ fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool,
                                 continue;
                             }
                             if let Some(p) = quantity(qv) {
-                                out.push(Violation { path: format!("{path}/{qk}"), rule: p });
+                                out.push(Violation { path: at(&[Step::Key(qk)]), rule: p });
                             }
                         }
                     }
@@ -193,14 +209,20 @@ fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool,
                                 && !(templated && has_argo(n))
                                 && let Some(p) = dns_label(n)
                             {
-                                out.push(Violation { path: format!("{path}/{i}/name"), rule: format!("invalid {k} name: {p}") });
+                                out.push(Violation {
+                                    path: at(&[Step::Index(i), Step::Key("name")]),
+                                    rule: format!("invalid {k} name: {p}"),
+                                });
                             }
                             if k.ends_with("ontainers")
                                 && let Some(ports) = item.get("ports").and_then(Value::as_array)
                             {
                                 for (j, port) in ports.iter().enumerate() {
                                     if let Some(p) = port.get("name").and_then(Value::as_str).and_then(port_name) {
-                                        out.push(Violation { path: format!("{path}/{i}/ports/{j}/name"), rule: p });
+                                        out.push(Violation {
+                                            path: at(&[Step::Index(i), Step::Key("ports"), Step::Index(j), Step::Key("name")]),
+                                            rule: p,
+                                        });
                                     }
                                 }
                             }
@@ -209,15 +231,14 @@ fn walk(v: &Value, path: &mut String, parent_key: Option<&str>, templated: bool,
                     _ => {}
                 }
                 walk(child, path, Some(k), templated, out);
-                path.truncate(len);
+                path.pop();
             }
         }
         Value::Array(a) => {
             for (i, child) in a.iter().enumerate() {
-                let len = path.len();
-                push_index(path, i);
+                path.push(Step::Index(i));
                 walk(child, path, parent_key, templated, out);
-                path.truncate(len);
+                path.pop();
             }
         }
         _ => {}

@@ -107,11 +107,11 @@ impl Shapes {
         });
         let known_before = !parsed_here;
         let docs = shape.as_ref()?;
-        let values = runs.iter().map(|r| decode(r)).collect::<Option<Vec<String>>>()?;
+        let mut values = runs.iter().map(|r| decode(r)).collect::<Option<Vec<String>>>()?;
         if known_before {
             self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        Some(docs.iter().map(|d| fill(d, &values)).collect())
+        Some(docs.iter().map(|d| fill(d, &mut values)).collect())
     }
 
     /// How many document texts were answered from a skeleton parsed before.
@@ -242,23 +242,18 @@ fn slot_index(s: &str) -> Option<usize> {
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok()).flatten()
 }
 
-/// A skeleton's document with each placeholder replaced by its file's string.
-fn fill(v: &Value, values: &[String]) -> Value {
-    let mut v = v.clone();
-    put(&mut v, values);
-    v
-}
-
-fn put(v: &mut Value, values: &[String]) {
+/// A skeleton's document with each placeholder replaced by its file's string, built in one
+/// pass (no copy of the skeleton's strings that are then replaced).
+fn fill(v: &Value, values: &mut [String]) -> Value {
     match v {
-        Value::String(s) => {
-            if let Some(k) = slot_index(s) {
-                *s = values[k].clone();
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|c| put(c, values)),
-        Value::Object(m) => m.values_mut().for_each(|c| put(c, values)),
-        _ => {}
+        // Each placeholder stands once in its document: its string is moved in.
+        Value::String(s) => match slot_index(s) {
+            Some(k) => Value::String(std::mem::take(&mut values[k])),
+            None => Value::String(s.clone()),
+        },
+        Value::Array(a) => Value::Array(a.iter().map(|c| fill(c, values)).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, c)| (k.clone(), fill(c, values))).collect()),
+        other => other.clone(),
     }
 }
 

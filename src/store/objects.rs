@@ -127,9 +127,8 @@ pub fn ingest(layout: &Layout, out: &Path) -> Result<Tree, StoreError> {
     // and replace it if it was damaged. Workers of one build may ingest identical trees at the
     // same moment (two nodes with the same output): checking and placing is one step, or one
     // would fail to rename onto the other's tree, or delete it under its feet.
-    static PLACING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     {
-        let _placing = PLACING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _claim = Claim::take(digest);
         if dest.exists() && intact(&dest, &entries) {
             remove_tree(out)?;
         } else {
@@ -157,17 +156,23 @@ pub struct NewFile {
 
 /// Stores files an action holds in memory as a tree, like [`ingest`] but without writing them
 /// to a temporary directory first and reading them back: each file is hashed in memory and
-/// written once, read-only, into `staging` (which must not exist), and `staging` is then renamed
-/// into `trees/`. Five syscalls a file instead of a dozen: for a node with four small files,
-/// creating and re-reading them cost more than rendering.
-pub fn store(layout: &Layout, staging: &Path, mut files: Vec<NewFile>) -> Result<Tree, StoreError> {
+/// written once, read-only, straight into `trees/<digest>/`. Four syscalls a file and no
+/// staging directory to create and rename: for a node with four small files, creating them
+/// cost more than rendering.
+///
+/// Writing in place is as safe as renaming a finished directory: a tree is trusted only when
+/// a record names it, and a record is appended only after this returns; a tree left half
+/// written by a killed build is found not [`intact`] (its bytes are hashed) by the next build
+/// that produces the same digest, and replaced. Within a process, one thread at a time places
+/// a given digest ([`Claim`]); another with the same output waits and reuses it.
+pub fn store(layout: &Layout, mut files: Vec<NewFile>) -> Result<Tree, StoreError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     for (i, f) in files.iter().enumerate() {
         let bad = f.path.is_empty() || f.path.starts_with('/') || f.path.split('/').any(|c| c.is_empty() || c == "." || c == "..");
         if bad || files.get(i + 1).is_some_and(|next| next.path == f.path) {
-            return Err(StoreError::OddFile { path: staging.join(&f.path) });
+            return Err(StoreError::OddFile { path: PathBuf::from(&f.path) });
         }
     }
     let mut entries: Vec<TreeEntry> = files
@@ -182,16 +187,24 @@ pub fn store(layout: &Layout, staging: &Path, mut files: Vec<NewFile>) -> Result
         .collect();
     let digest = Tree::digest_of(&entries);
     let dest = layout.tree(&digest);
-    if dest.exists() && intact(&dest, &entries) {
-        for e in &mut entries {
-            let p = dest.join(&e.path);
-            let m = std::fs::metadata(&p).map_err(io(&p))?;
-            e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+    let _claim = Claim::take(digest);
+    let made = match std::fs::create_dir(&dest) {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            if intact(&dest, &entries) {
+                false
+            } else {
+                // Damaged, or left half written by a killed build.
+                remove_tree(&dest)?;
+                std::fs::create_dir(&dest).map_err(io(&dest))?;
+                true
+            }
         }
-    } else {
-        std::fs::create_dir(staging).map_err(io(staging))?;
+        Err(e) => return Err(io(&dest)(e)),
+    };
+    if made {
         for (f, e) in files.iter().zip(&mut entries) {
-            let p = staging.join(&f.path);
+            let p = dest.join(&f.path);
             if f.path.contains('/') {
                 let parent = p.parent().expect("a path with `/` has a parent");
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -203,15 +216,45 @@ pub fn store(layout: &Layout, staging: &Path, mut files: Vec<NewFile>) -> Result
                 .open(&p)
                 .map_err(io(&p))?;
             file.write_all(&f.bytes).map_err(io(&p))?;
-            // The stamp is the stored file's: renaming its directory changes neither.
             let m = file.metadata().map_err(io(&p))?;
             e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
         }
-        remove_tree(&dest)?;
-        std::fs::rename(staging, &dest).map_err(io(&dest))?;
+    } else {
+        for e in &mut entries {
+            let p = dest.join(&e.path);
+            let m = std::fs::metadata(&p).map_err(io(&p))?;
+            e.stamp = (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino());
+        }
     }
     link_objects(layout, &dest, &entries)?;
     Ok(Tree { digest, entries })
+}
+
+/// The right to place one tree digest in this process: threads storing or ingesting
+/// identical outputs at the same moment take turns, so none writes into, removes or renames
+/// onto a tree another is placing.
+struct Claim(Digest);
+
+static CLAIMS: std::sync::Mutex<Vec<Digest>> = std::sync::Mutex::new(Vec::new());
+static RELEASED: std::sync::Condvar = std::sync::Condvar::new();
+
+impl Claim {
+    fn take(digest: Digest) -> Claim {
+        let mut claims = CLAIMS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        while claims.contains(&digest) {
+            claims = RELEASED.wait(claims).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        claims.push(digest);
+        Claim(digest)
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut claims = CLAIMS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        claims.retain(|d| *d != self.0);
+        RELEASED.notify_all();
+    }
 }
 
 /// Hard-links each file of a placed tree into `objects/`, replacing an older object of the
