@@ -178,9 +178,11 @@ def make_hadoop_dir(uri, conf):
     """Makes a directory under a Hadoop URI before any SparkContext exists, through the JVM the
     session will use, configured as Spark configures its own file systems (spark-defaults,
     `spark.hadoop.*` from `conf`)."""
-    from pyspark import SparkContext
+    from pyspark import SparkConf, SparkContext
 
-    SparkContext._ensure_initialized()
+    # Launches the JVM with the session's conf (packages, driver options), as getOrCreate would;
+    # under spark-submit the JVM already runs and is reused.
+    SparkContext._ensure_initialized(conf=SparkConf(loadDefaults=False).setAll(list(conf.items())))
     jvm = SparkContext._jvm
     spark_conf = jvm.org.apache.spark.SparkConf(True)
     for key, value in conf.items():
