@@ -60,6 +60,22 @@ fn render(root: &Path, out: &Path) -> (Duration, Duration, String) {
     (took, cpu, stderr.lines().next().unwrap_or("").to_string())
 }
 
+/// Seven no-op renders: prints the median and least wall and CPU time (each sorted on its own).
+fn noops(root: &Path, out: &Path, label: &str) {
+    let runs: Vec<(Duration, Duration)> = (0..7).map(|_| render(root, out)).map(|(w, c, _)| (w, c)).collect();
+    let mut walls: Vec<Duration> = runs.iter().map(|r| r.0).collect();
+    let mut cpus: Vec<Duration> = runs.iter().map(|r| r.1).collect();
+    walls.sort();
+    cpus.sort();
+    println!(
+        "  {label} {:>7.3} s wall, {:>6.3} s CPU   (min {:.3} s wall, {:.3} s CPU)",
+        walls[3].as_secs_f64(),
+        cpus[3].as_secs_f64(),
+        walls[0].as_secs_f64(),
+        cpus[0].as_secs_f64()
+    );
+}
+
 /// User + sys CPU time of this thread so far.
 fn thread_cpu() -> Duration {
     // SAFETY: getrusage only writes the struct it is given.
@@ -96,33 +112,13 @@ fn main() {
     );
     let (full, cpu, line) = render(&root, &out);
     println!("  full render, empty cache, validated:  {:>7.3} s wall, {:>6.3} s CPU   ({line})", full.as_secs_f64(), cpu.as_secs_f64());
-    let mut noops: Vec<(Duration, Duration)> = (0..7).map(|_| render(&root, &out)).map(|(w, c, _)| (w, c)).collect();
-    noops.sort();
-    let mut cpus: Vec<Duration> = noops.iter().map(|n| n.1).collect();
-    cpus.sort();
-    println!(
-        "  no-op re-render (median of 7):         {:>7.3} s wall, {:>6.3} s CPU   (min {:.3} s wall, {:.3} s CPU)",
-        noops[3].0.as_secs_f64(),
-        cpus[3].as_secs_f64(),
-        noops[0].0.as_secs_f64(),
-        cpus[0].as_secs_f64()
-    );
+    noops(&root, &out, "no-op re-render (median of 7):        ");
 
     // A re-run some time later: the cells' directories are stamped by the first run at least
     // 2 s after publishing (src/cli/render.rs), and later runs stat them instead of their files.
     std::thread::sleep(Duration::from_millis(2100));
     render(&root, &out);
-    let mut later: Vec<(Duration, Duration)> = (0..7).map(|_| render(&root, &out)).map(|(w, c, _)| (w, c)).collect();
-    later.sort();
-    let mut cpus: Vec<Duration> = later.iter().map(|n| n.1).collect();
-    cpus.sort();
-    println!(
-        "  no-op, 2 s later (cells stamped, m. of 7): {:>7.3} s wall, {:>6.3} s CPU   (min {:.3} s wall, {:.3} s CPU)",
-        later[3].0.as_secs_f64(),
-        cpus[3].as_secs_f64(),
-        later[0].0.as_secs_f64(),
-        cpus[0].as_secs_f64()
-    );
+    noops(&root, &out, "no-op, 2 s later (cells stamped, m. of 7):");
 
     // In-process, one thread, no cache: rendering and each level of validation.
     let lf = loadbuild::loadfile::load(&root.join("Loadfile.toml")).unwrap();

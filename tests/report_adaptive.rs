@@ -5,7 +5,7 @@
 mod common;
 
 use common::Project;
-use common::report::{LOADFILE, Noise, cell, metric_of, metrics_json, results};
+use common::report::{CELLS, LOADFILE, Noise, cell, metric_of, metrics_json, results};
 
 /// The report test project, its `metrics` rule repeatable: set k > 1 of a cell copies
 /// `fixtures/<cell>-set<k>.json`.
@@ -21,8 +21,6 @@ per = ["tier"]
 deps = ["metrics"]
 action = "report"
 "#;
-
-const CELLS: [&str; 5] = ["read-s", "read-m", "join-s", "join-m", "write-s"];
 
 fn write(p: &Project, file: &str, cell: &str, wall: &[f64], rows: &[f64]) {
     p.write(&format!("fixtures/{file}.json"), &metrics_json(cell, wall, Some(rows), None));
