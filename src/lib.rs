@@ -17,7 +17,8 @@ pub mod kinds; // the node kinds, one file each (command, dataset, render, repor
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics
-pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
+pub mod observe; // what planning needs from the disk: source digests, static inputs, outputs still intact
+pub mod plan; // freshness and the reason for every rebuild: a pure function of graph, index and observations
 pub mod report; // verdicts against baselines, history, and the report files (HTML, Markdown, JUnit, JSON, Prometheus)
 pub mod rules; // rules/*.toml → node kinds
 pub mod scenario; // the render action: scenario templates → validated Kubernetes, shell and Argo files
