@@ -14,6 +14,8 @@ pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
 pub mod kind; // the seam between the engine and the node kinds: Ctx, trait Kind, Work
 pub mod kinds; // the node kinds, one file each (command, dataset, render, report, …) and their registry
+#[cfg(test)]
+mod layering; // a test: no import cycle, and the core imports nothing above it
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics
