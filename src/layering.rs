@@ -39,7 +39,7 @@ fn imports(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
         }
         used.remove(&top);
         // `plan.rs` and `plan/` are one module.
-        mods.entry(top).or_insert_with(BTreeSet::new).extend(used);
+        mods.entry(top).or_default().extend(used);
     }
     let known: BTreeSet<String> = mods.keys().cloned().collect();
     mods.values_mut().for_each(|u| u.retain(|m| known.contains(m)));
