@@ -358,3 +358,6 @@ fn key_digest((digest, status): (Digest, Status)) -> Digest {
         Status::Failed => Digest::of("loadbuild 2026-11 failed outcome", &digest),
     }
 }
+
+#[cfg(test)]
+mod tests;
