@@ -12,6 +12,7 @@ pub mod diag; // diagnostics with file, line, column and a hint
 pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation, progress
 pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
+pub mod http; // the one TLS stack (rustls + ring), installed before any HTTP client
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics
