@@ -1,0 +1,213 @@
+//! Issue 20: what the schemas cannot see. Renders the p2 tier of the project's own Loadfile once
+//! and checks every rendered cell and workflow for the semantics a real cluster would enforce:
+//! steps name templates that exist; a small RBAC evaluator (every verb a pod needs is granted
+//! by the Role bound to its account; no Role grants more than the runner that creates it);
+//! failFast off; every artifact has a key in the project's bucket; every image is a digest or a
+//! project image; drivers have requests and limits; RAPIDS memory and GPU accounting; Iceberg
+//! cells read the Iceberg catalog; teardown and cleanup run when they must; the Dockerfile lints.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::{Project, repo};
+use serde_json::Value;
+
+/// The p2 render, shared by the tests of this file (rendered once per test binary).
+struct Rendered {
+    _project: Project,
+    out: PathBuf,
+    /// Cell ids that were rendered (the tier minus skipped cells).
+    cells: Vec<String>,
+}
+
+fn rendered() -> &'static Rendered {
+    static R: OnceLock<Rendered> = OnceLock::new();
+    R.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path().join("project");
+        for sub in ["rules", "templates"] {
+            copy_dir(&repo().join(sub), &root.join(sub));
+        }
+        std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
+        std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
+        let p = Project::at(dir, "project");
+        let out = p.path().join("rendered");
+        p.run(&["render", "--tier", "p2", "--out", out.to_str().unwrap()]).ok();
+        let mut cells: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| out.join(n).join("run.sh").is_file())
+            .collect();
+        cells.sort();
+        assert_eq!(cells.len(), 1120);
+        Rendered { _project: p, out, cells }
+    })
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+fn docs(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_multiple::<Value>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn s(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// `spark-defaults.conf` as a map.
+fn conf(cell_dir: &Path) -> BTreeMap<String, String> {
+    text(&cell_dir.join("spark-defaults.conf"))
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once(' ').unwrap();
+            (k.to_string(), v.trim().to_string())
+        })
+        .collect()
+}
+
+/// A memory quantity (`4g`, `5Gi`, `512Mi`) in MiB.
+fn mib(q: &str) -> u64 {
+    let q = q.trim_matches('"');
+    let (num, unit) = q.split_at(q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len()));
+    let n: u64 = num.parse().unwrap_or_else(|_| panic!("quantity `{q}`"));
+    match unit {
+        "g" | "Gi" | "G" => n * 1024,
+        "m" | "Mi" | "M" => n,
+        _ => panic!("unit of `{q}`"),
+    }
+}
+
+/// A string or integer of the Loadfile's `[vars.scenario]`, by path.
+fn var(path: &[&str]) -> String {
+    static DOC: OnceLock<toml_edit::DocumentMut> = OnceLock::new();
+    let doc = DOC.get_or_init(|| std::fs::read_to_string(repo().join("Loadfile.toml")).unwrap().parse().unwrap());
+    let mut item = &doc["vars"]["scenario"];
+    for k in path {
+        item = &item[*k];
+    }
+    item.as_str()
+        .map(str::to_string)
+        .or_else(|| item.as_integer().map(|i| i.to_string()))
+        .unwrap_or_else(|| panic!("vars.scenario.{}", path.join(".")))
+}
+
+/// The cell tasks of every child template: cell id → its arguments.
+fn cell_tasks() -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for d in docs(&rendered().out.join("argo/children.yaml")) {
+        for t in arr(&d["spec"]["templates"]) {
+            for task in arr(&t["dag"]["tasks"]) {
+                let params: BTreeMap<String, String> =
+                    arr(&task["arguments"]["parameters"]).iter().map(|p| (s(&p["name"]).to_string(), s(&p["value"]).to_string())).collect();
+                if let Some(cell) = params.get("cell") {
+                    let mut params = params.clone();
+                    params.insert("template".into(), s(&task["template"]).to_string());
+                    out.insert(cell.clone(), params);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every Argo template a step, task, entrypoint or exit handler names exists in its workflow,
+/// and every child the parent starts is a WorkflowTemplate of children.yaml.
+#[test]
+fn issue_20_every_named_template_exists() {
+    let r = rendered();
+    let children = docs(&r.out.join("argo/children.yaml"));
+    let parent = docs(&r.out.join("argo/parent.yaml"));
+    let child_names: BTreeSet<&str> = children.iter().map(|d| s(&d["metadata"]["name"])).collect();
+    for d in children.iter().chain(&parent) {
+        let spec = &d["spec"];
+        let names: BTreeSet<&str> = arr(&spec["templates"]).iter().map(|t| s(&t["name"])).collect();
+        let mut named = vec![s(&spec["entrypoint"]), s(&spec["onExit"])];
+        for t in arr(&spec["templates"]) {
+            named.extend(arr(&t["dag"]["tasks"]).iter().map(|x| s(&x["template"])));
+            named.extend(arr(&t["steps"]).iter().flat_map(arr).map(|x| s(&x["template"])));
+        }
+        for n in named.into_iter().filter(|n| !n.is_empty()) {
+            assert!(names.contains(n), "{}: names template `{n}`, which it does not define", s(&d["metadata"]["name"]));
+        }
+    }
+    let main = arr(&parent[0]["spec"]["templates"]).iter().find(|t| s(&t["name"]) == "main").unwrap();
+    let mut started = 0;
+    for task in arr(&main["dag"]["tasks"]) {
+        for p in arr(&task["arguments"]["parameters"]).iter().filter(|p| s(&p["name"]) == "template") {
+            assert!(child_names.contains(s(&p["value"])), "the parent starts `{}`, not in children.yaml", s(&p["value"]));
+            started += 1;
+        }
+    }
+    assert_eq!(started, children.len(), "the parent starts every child template once");
+}
+
+/// Argo's DAG default is `failFast: true`: every DAG must turn it off, or one failed cell stops
+/// its group and one failed group stops the tier.
+#[test]
+fn issue_20_no_dag_fails_fast() {
+    let r = rendered();
+    let mut dags = 0;
+    for f in ["argo/children.yaml", "argo/parent.yaml"] {
+        for d in docs(&r.out.join(f)) {
+            for t in arr(&d["spec"]["templates"]).iter().filter(|t| t.get("dag").is_some()) {
+                assert_eq!(t["dag"]["failFast"], Value::Bool(false), "{f}: DAG `{}` keeps Argo's failFast default", s(&t["name"]));
+                dags += 1;
+            }
+        }
+    }
+    assert!(dags > 30, "{dags} DAGs");
+}
+
+/// Every output artifact has an explicit S3 location: the project's bucket, a key under the
+/// results prefix with the run and the cell, and the credentials by Secret.
+#[test]
+fn issue_20_every_artifact_has_a_key_in_the_projects_bucket() {
+    let r = rendered();
+    let mut n = 0;
+    for f in ["argo/children.yaml", "argo/parent.yaml"] {
+        for d in docs(&r.out.join(f)) {
+            for t in arr(&d["spec"]["templates"]) {
+                for a in arr(&t["outputs"]["artifacts"]) {
+                    let s3 = &a["s3"];
+                    assert_eq!(s(&s3["bucket"]), var(&["bucket"]), "{f}: artifact `{}`", s(&a["name"]));
+                    assert_eq!(
+                        s(&s3["key"]),
+                        format!("{}/{{{{workflow.parameters.run}}}}/{{{{inputs.parameters.cell}}}}", var(&["contract", "results"])),
+                        "{f}: artifact `{}` key",
+                        s(&a["name"])
+                    );
+                    assert!(!s(&s3["endpoint"]).is_empty() && !s(&s3["accessKeySecret"]["name"]).is_empty(), "{f}: {a}");
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(n, 32, "one results artifact per child template");
+    // A cluster-mode driver writes to the same key itself.
+    let run = text(&r.out.join("410-airflow-k8s-iceberg-write-1gb/run.sh"));
+    assert!(run.contains(&format!("readonly RESULTS='s3a://{}/{}'", var(&["bucket"]), var(&["contract", "results"]))), "{run}");
+    assert!(run.contains("out=\"$RESULTS/$run/$CELL\""), "{run}");
+}
