@@ -211,3 +211,141 @@ fn issue_20_every_artifact_has_a_key_in_the_projects_bucket() {
     assert!(run.contains(&format!("readonly RESULTS='s3a://{}/{}'", var(&["bucket"]), var(&["contract", "results"]))), "{run}");
     assert!(run.contains("out=\"$RESULTS/$run/$CELL\""), "{run}");
 }
+
+/// One RBAC rule, flattened: (apiGroup, resource, verb) triples it grants.
+type Grants = BTreeSet<(String, String, String)>;
+
+fn grants(role: &Value) -> Grants {
+    let mut g = Grants::new();
+    for rule in arr(&role["rules"]) {
+        for group in arr(&rule["apiGroups"]) {
+            for res in arr(&rule["resources"]) {
+                for verb in arr(&rule["verbs"]) {
+                    g.insert((s(group).into(), s(res).into(), s(verb).into()));
+                }
+            }
+        }
+    }
+    g
+}
+
+fn allows(g: &Grants, group: &str, res: &str, verb: &str) -> bool {
+    g.iter().any(|(gg, rr, vv)| (gg == group || gg == "*") && (rr == res || rr == "*") && (vv == verb || vv == "*"))
+}
+
+/// Every (group, resource, verb) in `needs`, as `group/resource:verb1,verb2`.
+fn need(needs: &mut Vec<(String, String, String)>, group: &str, resources: &[&str], verbs: &[&str]) {
+    for r in resources {
+        for v in verbs {
+            needs.push((group.into(), (*r).into(), (*v).into()));
+        }
+    }
+}
+
+/// The resource a kind's objects are, for `kubectl apply` and `delete`.
+fn resource_of(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "ServiceAccount" | "serviceaccount" => ("", "serviceaccounts"),
+        "Service" | "service" => ("", "services"),
+        "Pod" | "pod" => ("", "pods"),
+        "Deployment" | "deployment" => ("apps", "deployments"),
+        "Role" | "role" => ("rbac.authorization.k8s.io", "roles"),
+        "RoleBinding" | "rolebinding" => ("rbac.authorization.k8s.io", "rolebindings"),
+        "SparkApplication" | "sparkapplication" => ("sparkoperator.k8s.io", "sparkapplications"),
+        other => panic!("no resource known for kind `{other}`"),
+    }
+}
+
+/// A small RBAC evaluator over the rendered Roles. Kubernetes refuses a Role (or its binding)
+/// granting anything its creator does not hold, so every cell Role must be covered by the
+/// runner's; and each account must be granted every verb its pods use:
+/// - the runner (deploy, teardown, cleanup, Connect and operator run steps, the parent):
+///   `kubectl apply` of each cell object (get, create, patch), `kubectl wait`, the deletes,
+///   `kubectl exec`/`cp` into a Connect server, SparkApplications, child workflows, and the
+///   Argo executor's `workflowtaskresults` (create, patch: forbidden is fatal in Argo v4);
+/// - a cell account running a run step: the Argo executor's task results; a k8s batch run step
+///   also submits the driver pod and reads its exit code;
+/// - a cell account a Spark driver runs under (Connect server, k8s driver, operator driver):
+///   executor pods, their services and config maps, PVCs.
+#[test]
+fn issue_20_rbac_every_needed_verb_is_granted_and_no_role_escalates() {
+    let r = rendered();
+    let setup = docs(&r.out.join("argo/setup.yaml"));
+    let runner_name = var(&["runner_account"]);
+    let runner_role = setup.iter().find(|d| s(&d["kind"]) == "Role").unwrap();
+    let binding = setup.iter().find(|d| s(&d["kind"]) == "RoleBinding").unwrap();
+    assert_eq!(s(&binding["roleRef"]["name"]), s(&runner_role["metadata"]["name"]));
+    assert_eq!(s(&binding["subjects"][0]["name"]), runner_name);
+    let runner = grants(runner_role);
+    let tasks = cell_tasks();
+
+    let mut runner_needs = Vec::new();
+    need(&mut runner_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
+    need(&mut runner_needs, "argoproj.io", &["workflows"], &["create", "get", "list", "watch", "patch"]);
+    need(&mut runner_needs, "apps", &["deployments"], &["get", "list", "watch"]);
+    for kind in ["deployment", "service", "pod", "sparkapplication", "rolebinding", "role", "serviceaccount"] {
+        let (g, res) = resource_of(kind);
+        need(&mut runner_needs, g, &[res], &["list", "delete"]);
+    }
+    for cell in &r.cells {
+        let dir = r.out.join(cell);
+        let objects = docs(&dir.join("cell.yaml"));
+        for o in &objects {
+            let (g, res) = resource_of(s(&o["kind"]));
+            need(&mut runner_needs, g, &[res], &["get", "create", "patch"]);
+        }
+        let account = &tasks[cell]["account"];
+        let mode = cell.split('-').nth(2).unwrap();
+        // What the run step's pod does, under its account.
+        let mut run_needs = Vec::new();
+        need(&mut run_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
+        match mode {
+            "connect" => {
+                need(&mut run_needs, "", &["pods"], &["get", "list"]);
+                need(&mut run_needs, "", &["pods/exec"], &["create", "get"]);
+            }
+            "operator" => need(&mut run_needs, "sparkoperator.k8s.io", &["sparkapplications"], &["get", "create", "patch"]),
+            "k8s" => need(&mut run_needs, "", &["pods"], &["create", "get", "list", "watch", "delete"]),
+            _ => {}
+        }
+        // Spark drivers in the cluster create executor pods under the cell's account.
+        let mut driver_needs = Vec::new();
+        if mode != "standalone" {
+            need(&mut driver_needs, "", &["pods"], &["create", "get", "list", "watch", "delete", "deletecollection"]);
+            need(&mut driver_needs, "", &["services", "configmaps"], &["create", "get", "delete"]);
+            need(&mut driver_needs, "", &["persistentvolumeclaims"], &["list", "delete"]);
+        }
+        let role = objects.iter().find(|o| s(&o["kind"]) == "Role").unwrap_or_else(|| panic!("{cell}: no Role"));
+        let bound = objects.iter().find(|o| s(&o["kind"]) == "RoleBinding").unwrap_or_else(|| panic!("{cell}: no RoleBinding"));
+        let cell_account = format!("lb-{cell}");
+        assert_eq!(s(&bound["roleRef"]["name"]), s(&role["metadata"]["name"]), "{cell}");
+        assert_eq!(s(&bound["subjects"][0]["name"]), cell_account, "{cell}");
+        let cell_grants = grants(role);
+        for (g, res, v) in &cell_grants {
+            assert!(allows(&runner, g, res, v), "{cell}: its Role grants `{g}/{res}:{v}`, which the runner creating it does not hold");
+        }
+        let (run_grants, run_who) = if *account == runner_name { (&runner, "the runner") } else { (&cell_grants, "the cell's account") };
+        assert!(*account == runner_name || *account == cell_account, "{cell}: run step under `{account}`");
+        for (g, res, v) in &run_needs {
+            assert!(allows(run_grants, g, res, v), "{cell}: its run step needs `{g}/{res}:{v}`; {run_who} (`{account}`) lacks it");
+        }
+        for (g, res, v) in &driver_needs {
+            assert!(allows(&cell_grants, g, res, v), "{cell}: its Spark driver needs `{g}/{res}:{v}`; `{cell_account}` lacks it");
+        }
+        // A Connect server and an operator driver run under the cell's account too.
+        let sa: Option<String> = match mode {
+            "connect" => {
+                objects.iter().find(|o| s(&o["kind"]) == "Deployment").map(|d| s(&d["spec"]["template"]["spec"]["serviceAccountName"]).to_string())
+            }
+            "operator" => Some(s(&docs(&dir.join("app.yaml"))[0]["spec"]["driver"]["serviceAccount"]).to_string()),
+            "k8s" => conf(&dir).get("spark.kubernetes.authenticate.driver.serviceAccountName").cloned(),
+            _ => None,
+        };
+        if mode != "standalone" {
+            assert_eq!(sa.as_deref(), Some(cell_account.as_str()), "{cell}: the driver's account");
+        }
+    }
+    for (g, res, v) in &runner_needs {
+        assert!(allows(&runner, g, res, v), "the runner needs `{g}/{res}:{v}`, which its Role lacks");
+    }
+}
