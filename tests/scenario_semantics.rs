@@ -334,9 +334,10 @@ fn issue_20_rbac_every_needed_verb_is_granted_and_no_role_escalates() {
         }
         // A Connect server and an operator driver run under the cell's account too.
         let sa: Option<String> = match mode {
-            "connect" => {
-                objects.iter().find(|o| s(&o["kind"]) == "Deployment").map(|d| s(&d["spec"]["template"]["spec"]["serviceAccountName"]).to_string())
-            }
+            "connect" => objects
+                .iter()
+                .find(|o| s(&o["kind"]) == "Deployment")
+                .map(|d| s(&d["spec"]["template"]["spec"]["serviceAccountName"]).to_string()),
             "operator" => Some(s(&docs(&dir.join("app.yaml"))[0]["spec"]["driver"]["serviceAccount"]).to_string()),
             "k8s" => conf(&dir).get("spark.kubernetes.authenticate.driver.serviceAccountName").cloned(),
             _ => None,
@@ -347,5 +348,161 @@ fn issue_20_rbac_every_needed_verb_is_granted_and_no_role_escalates() {
     }
     for (g, res, v) in &runner_needs {
         assert!(allows(&runner, g, res, v), "the runner needs `{g}/{res}:{v}`, which its Role lacks");
+    }
+}
+
+/// Every image a rendered file names — containers, SparkApplications, the Spark properties that
+/// name executor images, the workflows' image parameters — is pinned by digest or is one of
+/// the project's derived images, and every derived image is a stage of images/Dockerfile.
+#[test]
+fn issue_20_every_image_is_pinned_or_a_project_image() {
+    let r = rendered();
+    let project = format!("{}/{}:", var(&["images", "registry"]), var(&["images", "name"]));
+    let dockerfile = text(&r.out.join("images/Dockerfile"));
+    let mut seen = BTreeSet::new();
+    let mut check = |what: &str, image: &str| {
+        let pinned = image.split_once("@sha256:").is_some_and(|(_, h)| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
+        let ours = image.strip_prefix(&project);
+        assert!(pinned || ours.is_some() || image.starts_with("{{"), "{what}: image `{image}` is neither a digest nor a project image");
+        if let Some(tag) = ours {
+            seen.insert(tag.to_string());
+        }
+    };
+    fn walk(v: &Value, f: &mut dyn FnMut(&str)) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("image", Value::String(i)) => f(i),
+                        _ => walk(x, f),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, f)),
+            _ => {}
+        }
+    }
+    for f in ["argo/setup.yaml", "argo/children.yaml", "argo/parent.yaml"] {
+        for d in docs(&r.out.join(f)) {
+            walk(&d, &mut |i| check(f, i));
+        }
+    }
+    for (cell, params) in cell_tasks() {
+        check(&format!("{cell}: run step"), &params["image"]);
+    }
+    for cell in &r.cells {
+        let dir = r.out.join(cell);
+        for f in ["cell.yaml", "app.yaml"] {
+            if dir.join(f).is_file() {
+                for d in docs(&dir.join(f)) {
+                    walk(&d, &mut |i| check(&format!("{cell}/{f}"), i));
+                }
+            }
+        }
+        if let Some(i) = conf(&dir).get("spark.kubernetes.container.image") {
+            check(&format!("{cell}/spark-defaults.conf"), i);
+        }
+    }
+    for tag in &seen {
+        let stage = if tag == "tools" { "tools".to_string() } else { format!("spark-{}", tag.replacen('.', "", 2)) };
+        assert!(dockerfile.contains(&format!(" AS {stage}\n")), "image `{tag}` has no stage `{stage}` in images/Dockerfile");
+    }
+    assert!(seen.len() >= 15, "{seen:?}");
+}
+
+/// Every pod that runs a Spark driver has requests and limits sized for the driver: the Connect
+/// server, the run pod of a client-mode driver (standalone; jupyter on k8s), and the cluster
+/// drivers Spark or the operator size from the driver's memory, overhead and cores.
+#[test]
+fn issue_20_every_driver_pod_has_requests_and_limits() {
+    let r = rendered();
+    let tasks = cell_tasks();
+    for cell in &r.cells {
+        let dir = r.out.join(cell);
+        let c = conf(&dir);
+        let heap = mib(&c["spark.driver.memory"]) + mib(&c["spark.driver.memoryOverhead"]);
+        let mode = cell.split('-').nth(2).unwrap();
+        let client = cell.split('-').nth(1).unwrap();
+        match mode {
+            "connect" => {
+                let objects = docs(&dir.join("cell.yaml"));
+                let server = objects.iter().find(|o| s(&o["kind"]) == "Deployment").unwrap();
+                let res = &server["spec"]["template"]["spec"]["containers"][0]["resources"];
+                assert!(!s(&res["requests"]["cpu"]).is_empty(), "{cell}: Connect server without a cpu request");
+                assert!(mib(s(&res["limits"]["memory"])) >= heap, "{cell}: Connect server limit below the driver's memory");
+                assert_eq!(res["requests"]["memory"], res["limits"]["memory"], "{cell}");
+            }
+            "standalone" | "k8s" if mode == "standalone" || client == "jupyter" => {
+                let t = &tasks[cell];
+                assert!(!t["cpu"].is_empty() && t["cpu"] != "250m", "{cell}: a client-mode driver's run pod needs the driver's cores");
+                assert!(mib(&t["memory"]) >= heap, "{cell}: run pod memory {} below the driver's {heap} MiB", t["memory"]);
+            }
+            "operator" => {
+                let d = &docs(&dir.join("app.yaml"))[0]["spec"]["driver"];
+                assert!(d["cores"].as_u64().is_some() && !s(&d["memory"]).is_empty() && !s(&d["memoryOverhead"]).is_empty(), "{cell}: {d}");
+            }
+            _ => {
+                // k8s batch: Spark sizes the driver pod from these (request = limit = heap + overhead).
+                assert!(c.contains_key("spark.driver.cores") && c.contains_key("spark.driver.memoryOverhead"), "{cell}");
+            }
+        }
+    }
+    // The run template turns the per-cell values into requests and limits.
+    let children = text(&r.out.join("argo/children.yaml"));
+    assert!(
+        children
+            .contains("requests:\n            cpu: \"{{inputs.parameters.cpu}}\"\n            memory: \"{{inputs.parameters.memory}}\"")
+    );
+}
+
+/// RAPIDS: the pinned pool is inside the executor's overhead and the pod's memory; the GPU
+/// semaphore's limit times the GPUs a cell holds never exceeds the pool's GPUs; every GPU cell
+/// holds it; and a cell's GPUs are what its executors request.
+#[test]
+fn issue_20_rapids_memory_and_gpu_accounting() {
+    let r = rendered();
+    let tasks = cell_tasks();
+    let pinned = mib(&var(&["ext", "rapids", "pinned_pool"]));
+    let cluster_gpus: u64 = var(&["ext", "rapids", "cluster_gpus"]).parse().unwrap();
+    let mut most = 0;
+    for cell in r.cells.iter().filter(|c| c.contains("rapids")) {
+        let dir = r.out.join(cell);
+        let c = conf(&dir);
+        let heap = mib(&c["spark.executor.memory"]);
+        let overhead = mib(&c["spark.executor.memoryOverhead"]);
+        assert_eq!(mib(&c["spark.rapids.memory.pinnedPool.size"]), pinned, "{cell}");
+        assert!(overhead >= pinned + 1024, "{cell}: overhead {overhead} MiB does not hold the pinned pool and the JVM's own");
+        let instances: u64 = c["spark.executor.instances"].parse().unwrap();
+        let per_executor: u64 = c["spark.executor.resource.gpu.amount"].parse().unwrap();
+        let gpus = instances * per_executor;
+        match cell.split('-').nth(2).unwrap() {
+            "standalone" => {
+                let objects = docs(&dir.join("cell.yaml"));
+                let worker = objects.iter().find(|o| s(&o["metadata"]["name"]).ends_with("-worker")).unwrap();
+                let res = &worker["spec"]["template"]["spec"]["containers"][0]["resources"];
+                let replicas = worker["spec"]["replicas"].as_u64().unwrap();
+                assert_eq!(replicas * s(&res["limits"]["nvidia.com/gpu"]).parse::<u64>().unwrap(), gpus, "{cell}");
+                assert!(mib(s(&res["limits"]["memory"])) >= heap + overhead, "{cell}: worker memory below heap + overhead + pinned pool");
+            }
+            "operator" => {
+                let e = &docs(&dir.join("app.yaml"))[0]["spec"]["executor"];
+                assert_eq!(e["instances"].as_u64().unwrap() * e["gpu"]["quantity"].as_u64().unwrap(), gpus, "{cell}");
+                assert_eq!(mib(s(&e["memoryOverhead"])), overhead, "{cell}");
+            }
+            _ => {}
+        }
+        assert!(tasks[cell]["template"].contains("gpu"), "{cell}: a GPU cell must hold the gpu semaphore");
+        most = most.max(gpus);
+    }
+    let setup = docs(&r.out.join("argo/setup.yaml"));
+    let sem = setup.iter().find(|d| s(&d["kind"]) == "ConfigMap").unwrap();
+    let limit: u64 = s(&sem["data"]["gpu"]).parse().unwrap();
+    assert!(
+        limit >= 1 && limit * most <= cluster_gpus && (limit + 1) * most > cluster_gpus,
+        "gpu semaphore {limit} for cells of up to {most} GPUs in {cluster_gpus}"
+    );
+    assert_eq!(s(&sem["data"]["pool"]), var(&["isolation", "cells_at_once"]));
+    for (cell, t) in &tasks {
+        assert!(cell.contains("rapids") == t["template"].contains("gpu"), "{cell}: {}", t["template"]);
     }
 }
