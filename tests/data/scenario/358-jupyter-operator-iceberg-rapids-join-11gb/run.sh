@@ -49,7 +49,14 @@ export SPARK_CONF_DIR="$CELL_DIR"
 # The Spark Operator runs the SparkApplication; this submits it with the run's arguments and
 # label and waits for its end (the workflow's deadline bounds the wait). COMPLETED means the
 # driver pod exited 0.
-DATA="$dataset" OUT="$out" RUN="$run" KEY="$RUN_LABEL" yq '.spec.arguments += ["--data", strenv(DATA), "--out", strenv(OUT)] | .metadata.labels[strenv(KEY)] = strenv(RUN)' "$CELL_DIR/app.yaml" | kubectl apply -f -
+kubectl create --dry-run=client -o json -f "$CELL_DIR/app.yaml" |
+  DATA="$dataset" OUT="$out" RUN="$run" KEY="$RUN_LABEL" python3 -c '
+import json, os, sys
+app = json.load(sys.stdin)
+app["spec"]["arguments"] += ["--data", os.environ["DATA"], "--out", os.environ["OUT"]]
+app["metadata"].setdefault("labels", {})[os.environ["KEY"]] = os.environ["RUN"]
+json.dump(app, sys.stdout)' |
+  kubectl apply -f -
 while true; do
   state="$(kubectl get sparkapplication "$APP" -n "$NAMESPACE" -o jsonpath='{.status.applicationState.state}')"
   case "$state" in
