@@ -15,23 +15,11 @@ use std::path::Path;
 use minijinja::Value;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::graph::{Graph, NodeIx, SkipReason};
+use crate::graph::{NodeIx, SkipReason};
 use crate::hash::{Digest, KEY_SCHEMA, NodeKey};
-use crate::loadfile::Loadfile;
-use crate::rules::{Action, Rules};
-use crate::store::{Index, Layout, StatCache, Status};
-use crate::template::Templates;
+use crate::store::{Index, StatCache, Status};
 
-/// Everything planning and execution read, borrowed together.
-pub struct Ctx<'a> {
-    pub lf: &'a Loadfile,
-    pub rules: &'a Rules,
-    pub graph: &'a Graph,
-    pub templates: &'a Templates,
-    pub layout: &'a Layout,
-    /// `lf.vars` as templates see them, converted once.
-    pub vars: Value,
-}
+pub use crate::kind::{Ctx, Statics};
 
 /// Why a node must run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,16 +74,6 @@ pub enum State {
     Fresh { key: Digest, output: Digest },
     Stale(Stale),
     Skipped(SkipReason),
-}
-
-/// A node's inputs that do not depend on other nodes, and its template context.
-#[derive(Debug, Clone)]
-pub struct Statics {
-    pub inputs: BTreeMap<String, Digest>,
-    /// `src` as commands see it: name → path (or list of paths, for a glob).
-    pub src: BTreeMap<String, Value>,
-    /// A built-in action's params, rendered.
-    pub params: BTreeMap<String, String>,
 }
 
 /// The plan for a set of targets: every node of their closure, in topological order.
@@ -226,9 +204,8 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
         src.insert(name.clone(), v);
         rendered.push((name.clone(), rel));
     }
-    if rule.action == Action::Render {
-        crate::scenario::key_inputs(ctx, n, &rendered, &mut inputs)?;
-    }
+    let kind = ctx.kinds.of(&rule.action);
+    kind.key_inputs(ctx, n, &rendered, &mut |rel| sources.digest(rel).map(|(d, _)| d), &mut inputs)?;
     let mut params = BTreeMap::new();
     for name in rule.params.keys() {
         let v = match ctx.templates.param_constant(node.rule, name) {
@@ -238,7 +215,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
         inputs.insert(format!("param:{name}"), sources.string_digest("loadbuild 2026-11 param", v.as_str()));
         params.insert(name.clone(), v);
     }
-    inputs.insert("action".into(), sources.string_digest("loadbuild 2026-11 action", rule.action.version().as_str()));
+    inputs.insert("action".into(), sources.string_digest("loadbuild 2026-11 action", kind.version().as_str()));
     for var in ctx.templates.vars_used(node.rule) {
         if var == "*" {
             inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));
@@ -247,51 +224,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             inputs.insert(format!("var:{var}"), Digest::of("loadbuild 2026-11 var", &v));
         }
     }
-    if rule.action == Action::Summary {
-        // The summary lists skipped cells, so which cells are skipped, and why, is an input.
-        let skips: Vec<(String, String)> = node
-            .cells
-            .iter()
-            .filter_map(|&c| {
-                ctx.graph.cell_skips[c as usize].as_ref().map(|s| (ctx.lf.matrix.id(&ctx.graph.cells[c as usize]).0, s.reason.clone()))
-            })
-            .collect();
-        inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
-    }
-    if rule.action == Action::Report {
-        report_statics(ctx, n, sources, &mut inputs)?;
-    }
     Ok(Statics { inputs, src, params })
-}
-
-/// What a report reads besides its dependencies: its cells (ids, names, skips with their rules),
-/// the `[report]` settings, the project name and the baseline file. The history is not an
-/// input: the report itself appends to it, and CI cache keys must not depend on it
-/// (`docs/reports.md`, "The report node").
-fn report_statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources, inputs: &mut BTreeMap<String, Digest>) -> Result<(), String> {
-    let node = &ctx.graph.nodes[n];
-    let m = &ctx.lf.matrix;
-    type CellKey<'s> = (String, String, Option<(&'s str, &'s str)>);
-    let cells: Vec<CellKey> = node
-        .cells
-        .iter()
-        .map(|&c| {
-            let cell = &ctx.graph.cells[c as usize];
-            let skip = ctx.graph.cell_skips[c as usize].as_ref().map(|s| (s.reason.as_str(), s.rule.as_str()));
-            (m.id(cell).0, m.name(cell), skip)
-        })
-        .collect();
-    inputs.insert("cells".into(), Digest::of("loadbuild 2026-11 report cells", &(&ctx.lf.name, &cells)));
-    let settings = crate::report::settings_key(&ctx.lf.report);
-    inputs.insert("settings".into(), Digest::of("loadbuild 2026-11 report settings", &settings));
-    let baseline = ctx.lf.report.baseline_file(&ctx.graph.backend).to_string_lossy().into_owned();
-    let digest = if sources.root.join(&baseline).is_file() {
-        sources.digest(&baseline)?.0
-    } else {
-        Digest::of("loadbuild 2026-11 absent", baseline.as_str())
-    };
-    inputs.insert("baselines".into(), digest);
-    Ok(())
 }
 
 /// The key of node `n` given the output digests of its dependencies.
@@ -310,17 +243,10 @@ pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap
     judge_with(ctx, index, n, key, inputs, &|out| intact(ctx, n, out))
 }
 
-/// Is a recorded output still as recorded? One `stat` per file; for a toolchain, its
-/// environment is probed too.
+/// Is a recorded output still as recorded? One `stat` per file, and the kind's own check
+/// (a toolchain's environment is probed too).
 pub fn intact(ctx: &Ctx, n: NodeIx, out: &crate::store::Tree) -> Result<(), String> {
-    out.verify(ctx.layout).and_then(|()| match ctx.rules.rules[ctx.graph.nodes[n].rule].action {
-        // External state: the receipt is not enough, the environment must still be there.
-        Action::Toolchain => {
-            let base = crate::backend::toolchain::base(&ctx.layout.root);
-            crate::backend::toolchain::intact(&ctx.layout.tree(&out.digest), &base)
-        }
-        _ => Ok(()),
-    })
+    out.verify(ctx.layout).and_then(|()| ctx.kind(n).intact(ctx, out))
 }
 
 /// [`judge`], with the check that a recorded output is intact given.
