@@ -108,85 +108,51 @@ fn issue_20_every_artifact_has_a_key_in_the_projects_bucket() {
 #[test]
 fn issue_20_rbac_every_needed_verb_is_granted_and_no_role_escalates() {
     let r = rendered();
-    let setup = docs(&r.out.join("argo/setup.yaml"));
-    let runner_name = var(&["runner_account"]);
-    let runner_role = setup.iter().find(|d| s(&d["kind"]) == "Role").unwrap();
-    let binding = setup.iter().find(|d| s(&d["kind"]) == "RoleBinding").unwrap();
-    assert_eq!(s(&binding["roleRef"]["name"]), s(&runner_role["metadata"]["name"]));
-    assert_eq!(s(&binding["subjects"][0]["name"]), runner_name);
-    let runner = grants(runner_role);
-    let tasks = cell_tasks();
+    let problems = rbac_problems(&r.out, &r.cells);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
 
-    let mut runner_needs = Vec::new();
-    need(&mut runner_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
-    need(&mut runner_needs, "argoproj.io", &["workflows"], &["create", "get", "list", "watch", "patch"]);
-    need(&mut runner_needs, "apps", &["deployments"], &["get", "list", "watch"]);
-    for kind in ["deployment", "service", "pod", "sparkapplication", "rolebinding", "role", "serviceaccount"] {
-        let (g, res) = resource_of(kind);
-        need(&mut runner_needs, g, &[res], &["list", "delete"]);
-    }
-    for cell in &r.cells {
-        let dir = r.out.join(cell);
-        let objects = docs(&dir.join("cell.yaml"));
-        for o in &objects {
-            let (g, res) = resource_of(s(&o["kind"]));
-            need(&mut runner_needs, g, &[res], &["get", "create", "patch"]);
-        }
-        let account = &tasks[cell]["account"];
-        let mode = cell.split('-').nth(2).unwrap();
-        // What the run step's pod does, under its account.
-        let mut run_needs = Vec::new();
-        need(&mut run_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
-        match mode {
-            "connect" => {
-                need(&mut run_needs, "", &["pods"], &["get", "list"]);
-                need(&mut run_needs, "", &["pods/exec"], &["create", "get"]);
-            }
-            "operator" => need(&mut run_needs, "sparkoperator.k8s.io", &["sparkapplications"], &["get", "create", "patch"]),
-            "k8s" => need(&mut run_needs, "", &["pods"], &["create", "get", "list", "watch", "delete"]),
-            _ => {}
-        }
-        // Spark drivers in the cluster create executor pods under the cell's account.
-        let mut driver_needs = Vec::new();
-        if mode != "standalone" {
-            need(&mut driver_needs, "", &["pods"], &["create", "get", "list", "watch", "delete", "deletecollection"]);
-            need(&mut driver_needs, "", &["services", "configmaps"], &["create", "get", "delete"]);
-            need(&mut driver_needs, "", &["persistentvolumeclaims"], &["list", "delete"]);
-        }
-        let role = objects.iter().find(|o| s(&o["kind"]) == "Role").unwrap_or_else(|| panic!("{cell}: no Role"));
-        let bound = objects.iter().find(|o| s(&o["kind"]) == "RoleBinding").unwrap_or_else(|| panic!("{cell}: no RoleBinding"));
-        let cell_account = format!("lb-{cell}");
-        assert_eq!(s(&bound["roleRef"]["name"]), s(&role["metadata"]["name"]), "{cell}");
-        assert_eq!(s(&bound["subjects"][0]["name"]), cell_account, "{cell}");
-        let cell_grants = grants(role);
-        for (g, res, v) in &cell_grants {
-            assert!(allows(&runner, g, res, v), "{cell}: its Role grants `{g}/{res}:{v}`, which the runner creating it does not hold");
-        }
-        let (run_grants, run_who) = if *account == runner_name { (&runner, "the runner") } else { (&cell_grants, "the cell's account") };
-        assert!(*account == runner_name || *account == cell_account, "{cell}: run step under `{account}`");
-        for (g, res, v) in &run_needs {
-            assert!(allows(run_grants, g, res, v), "{cell}: its run step needs `{g}/{res}:{v}`; {run_who} (`{account}`) lacks it");
-        }
-        for (g, res, v) in &driver_needs {
-            assert!(allows(&cell_grants, g, res, v), "{cell}: its Spark driver needs `{g}/{res}:{v}`; `{cell_account}` lacks it");
-        }
-        // A Connect server and an operator driver run under the cell's account too.
-        let sa: Option<String> = match mode {
-            "connect" => objects
-                .iter()
-                .find(|o| s(&o["kind"]) == "Deployment")
-                .map(|d| s(&d["spec"]["template"]["spec"]["serviceAccountName"]).to_string()),
-            "operator" => Some(s(&docs(&dir.join("app.yaml"))[0]["spec"]["driver"]["serviceAccount"]).to_string()),
-            "k8s" => conf(&dir).get("spark.kubernetes.authenticate.driver.serviceAccountName").cloned(),
-            _ => None,
-        };
-        if mode != "standalone" {
-            assert_eq!(sa.as_deref(), Some(cell_account.as_str()), "{cell}: the driver's account");
-        }
-    }
-    for (g, res, v) in &runner_needs {
-        assert!(allows(&runner, g, res, v), "the runner needs `{g}/{res}:{v}`, which its Role lacks");
-    }
+/// The evaluator catches the issue's defects when they are planted back: a run step's account
+/// without Argo's task results (2), and a cell Role granting what the runner does not hold —
+/// here a cell Role granting Secrets, and the runner losing `pods/exec`, which its Connect run
+/// steps need (3).
+#[test]
+fn issue_20_rbac_planted_faults_are_caught() {
+    let p = project_copy();
+    let meta = "templates/scenario/meta.j2";
+    p.write(
+        meta,
+        &p.read(meta).replace(
+            "    resources: [\"workflowtaskresults\"]\n    verbs: [\"create\", \"patch\"]",
+            "    resources: [\"workflowtaskresults\"]\n    verbs: [\"create\"]\n  - apiGroups: [\"\"]\n    resources: [\"secrets\"]\n    verbs: [\"get\"]",
+        ),
+    );
+    let setup = "templates/argo/setup.yaml.j2";
+    let text = p.read(setup);
+    let planted = text.replace(
+        "    resources: [\"pods/exec\"]\n    verbs: [\"create\", \"get\"]",
+        "    resources: [\"pods/exec\"]\n    verbs: [\"get\"]",
+    );
+    assert_ne!(text, planted);
+    p.write(setup, &planted);
+    let out = p.path().join("rendered");
+    p.run(&["render", "--tier", "p2", "--only", "spark=4.1.1,client=airflow,ext=none,op=read,size=1gb", "--out", out.to_str().unwrap()])
+        .ok();
+    let cells: Vec<String> =
+        ["connect", "standalone", "k8s", "operator"].iter().map(|m| format!("411-airflow-{m}-none-read-1gb")).collect();
+    let problems = rbac_problems(&out, &cells).join("\n");
+    assert!(
+        problems.contains(
+            "411-airflow-standalone-none-read-1gb: its run step needs `argoproj.io/workflowtaskresults:patch`; the cell's account"
+        ),
+        "{problems}"
+    );
+    assert!(problems.contains("411-airflow-connect-none-read-1gb: its run step needs `/pods/exec:create`; the runner"), "{problems}");
+    assert!(
+        problems.contains("411-airflow-k8s-none-read-1gb: its Role grants `/secrets:get`, which the runner creating it does not hold"),
+        "{problems}"
+    );
+    assert!(!problems.contains("operator"), "{problems}");
 }
 
 /// Every image a rendered file names — containers, SparkApplications, the Spark properties that

@@ -20,14 +20,7 @@ pub struct Rendered {
 pub fn rendered() -> &'static Rendered {
     static R: OnceLock<Rendered> = OnceLock::new();
     R.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path().join("project");
-        for sub in ["rules", "templates"] {
-            copy_dir(&repo().join(sub), &root.join(sub));
-        }
-        std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-        std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
-        let p = Project::at(dir, "project");
+        let p = project_copy();
         let out = p.path().join("rendered");
         p.run(&["render", "--tier", "p2", "--out", out.to_str().unwrap()]).ok();
         let mut cells: Vec<String> = std::fs::read_dir(&out)
@@ -39,6 +32,18 @@ pub fn rendered() -> &'static Rendered {
         assert_eq!(cells.len(), 1120);
         Rendered { _project: p, out, cells }
     })
+}
+
+/// A copy of this repository's project (Loadfile, rules, templates) with `vendor/` linked.
+pub fn project_copy() -> Project {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("project");
+    for sub in ["rules", "templates"] {
+        copy_dir(&repo().join(sub), &root.join(sub));
+    }
+    std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
+    std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
+    Project::at(dir, "project")
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
@@ -110,8 +115,13 @@ pub fn var(path: &[&str]) -> String {
 
 /// The cell tasks of every child template: cell id → its arguments.
 pub fn cell_tasks() -> BTreeMap<String, BTreeMap<String, String>> {
+    cell_tasks_in(&rendered().out)
+}
+
+/// [`cell_tasks`] of the render in `dir`.
+pub fn cell_tasks_in(dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for d in docs(&rendered().out.join("argo/children.yaml")) {
+    for d in docs(&dir.join("argo/children.yaml")) {
         for t in arr(&d["spec"]["templates"]) {
             for task in arr(&t["dag"]["tasks"]) {
                 let params: BTreeMap<String, String> =
@@ -169,4 +179,97 @@ pub fn resource_of(kind: &str) -> (&'static str, &'static str) {
         "SparkApplication" | "sparkapplication" => ("sparkoperator.k8s.io", "sparkapplications"),
         other => panic!("no resource known for kind `{other}`"),
     }
+}
+
+/// What the RBAC evaluator finds wrong in the render in `out`, for `cells`.
+pub fn rbac_problems(out: &Path, cells: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut check = |ok: bool, msg: String| {
+        if !ok {
+            problems.push(msg);
+        }
+    };
+    let setup = docs(&out.join("argo/setup.yaml"));
+    let runner_name = var(&["runner_account"]);
+    let runner_role = setup.iter().find(|d| s(&d["kind"]) == "Role").unwrap();
+    let binding = setup.iter().find(|d| s(&d["kind"]) == "RoleBinding").unwrap();
+    assert_eq!(s(&binding["roleRef"]["name"]), s(&runner_role["metadata"]["name"]));
+    assert_eq!(s(&binding["subjects"][0]["name"]), runner_name);
+    let runner = grants(runner_role);
+    let tasks = cell_tasks_in(out);
+
+    let mut runner_needs = Vec::new();
+    need(&mut runner_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
+    need(&mut runner_needs, "argoproj.io", &["workflows"], &["create", "get", "list", "watch", "patch"]);
+    need(&mut runner_needs, "apps", &["deployments"], &["get", "list", "watch"]);
+    for kind in ["deployment", "service", "pod", "sparkapplication", "rolebinding", "role", "serviceaccount"] {
+        let (g, res) = resource_of(kind);
+        need(&mut runner_needs, g, &[res], &["list", "delete"]);
+    }
+    for cell in cells {
+        let dir = out.join(cell);
+        let objects = docs(&dir.join("cell.yaml"));
+        for o in &objects {
+            let (g, res) = resource_of(s(&o["kind"]));
+            need(&mut runner_needs, g, &[res], &["get", "create", "patch"]);
+        }
+        let account = &tasks[cell]["account"];
+        let mode = cell.split('-').nth(2).unwrap();
+        // What the run step's pod does, under its account.
+        let mut run_needs = Vec::new();
+        need(&mut run_needs, "argoproj.io", &["workflowtaskresults"], &["create", "patch"]);
+        match mode {
+            "connect" => {
+                need(&mut run_needs, "", &["pods"], &["get", "list"]);
+                need(&mut run_needs, "", &["pods/exec"], &["create", "get"]);
+            }
+            "operator" => need(&mut run_needs, "sparkoperator.k8s.io", &["sparkapplications"], &["get", "create", "patch"]),
+            "k8s" => need(&mut run_needs, "", &["pods"], &["create", "get", "list", "watch", "delete"]),
+            _ => {}
+        }
+        // Spark drivers in the cluster create executor pods under the cell's account.
+        let mut driver_needs = Vec::new();
+        if mode != "standalone" {
+            need(&mut driver_needs, "", &["pods"], &["create", "get", "list", "watch", "delete", "deletecollection"]);
+            need(&mut driver_needs, "", &["services", "configmaps"], &["create", "get", "delete"]);
+            need(&mut driver_needs, "", &["persistentvolumeclaims"], &["list", "delete"]);
+        }
+        let role = objects.iter().find(|o| s(&o["kind"]) == "Role").unwrap_or_else(|| panic!("{cell}: no Role"));
+        let bound = objects.iter().find(|o| s(&o["kind"]) == "RoleBinding").unwrap_or_else(|| panic!("{cell}: no RoleBinding"));
+        let cell_account = format!("lb-{cell}");
+        check(s(&bound["roleRef"]["name"]) == s(&role["metadata"]["name"]), cell.to_string());
+        check(s(&bound["subjects"][0]["name"]) == cell_account, cell.to_string());
+        let cell_grants = grants(role);
+        for (g, res, v) in &cell_grants {
+            check(
+                allows(&runner, g, res, v),
+                format!("{cell}: its Role grants `{g}/{res}:{v}`, which the runner creating it does not hold"),
+            );
+        }
+        let (run_grants, run_who) = if *account == runner_name { (&runner, "the runner") } else { (&cell_grants, "the cell's account") };
+        check(*account == runner_name || *account == cell_account, format!("{cell}: run step under `{account}`"));
+        for (g, res, v) in &run_needs {
+            check(allows(run_grants, g, res, v), format!("{cell}: its run step needs `{g}/{res}:{v}`; {run_who} (`{account}`) lacks it"));
+        }
+        for (g, res, v) in &driver_needs {
+            check(allows(&cell_grants, g, res, v), format!("{cell}: its Spark driver needs `{g}/{res}:{v}`; `{cell_account}` lacks it"));
+        }
+        // A Connect server and an operator driver run under the cell's account too.
+        let sa: Option<String> = match mode {
+            "connect" => objects
+                .iter()
+                .find(|o| s(&o["kind"]) == "Deployment")
+                .map(|d| s(&d["spec"]["template"]["spec"]["serviceAccountName"]).to_string()),
+            "operator" => Some(s(&docs(&dir.join("app.yaml"))[0]["spec"]["driver"]["serviceAccount"]).to_string()),
+            "k8s" => conf(&dir).get("spark.kubernetes.authenticate.driver.serviceAccountName").cloned(),
+            _ => None,
+        };
+        if mode != "standalone" {
+            check(sa.as_deref() == Some(cell_account.as_str()), format!("{cell}: the driver's account"));
+        }
+    }
+    for (g, res, v) in &runner_needs {
+        check(allows(&runner, g, res, v), format!("the runner needs `{g}/{res}:{v}`, which its Role lacks"));
+    }
+    problems
 }
