@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use loadbuild::plan::{Ctx, Sources};
+use loadbuild::observe::Sources;
+use loadbuild::plan::Ctx;
 use loadbuild::rules::Action;
 use loadbuild::scenario::{self, Validation};
 
@@ -135,7 +136,7 @@ fn main() {
     let jobs: Vec<scenario::Job> = nodes
         .iter()
         .map(|&n| {
-            let st = loadbuild::plan::statics(&ctx, n, &mut sources).unwrap();
+            let st = loadbuild::observe::statics(&ctx, n, &mut sources).unwrap();
             scenario::job(&ctx, &kinds.render.library, &st, n).unwrap()
         })
         .collect();

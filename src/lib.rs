@@ -14,10 +14,13 @@ pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
 pub mod kind; // the seam between the engine and the node kinds: Ctx, trait Kind, Work
 pub mod kinds; // the node kinds, one file each (command, dataset, render, report, …) and their registry
+#[cfg(test)]
+mod layering; // a test: no import cycle, and the core imports nothing above it
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics
-pub mod plan; // freshness and the reason for every rebuild (reads, never writes)
+pub mod observe; // what planning needs from the disk: source digests, static inputs, outputs still intact
+pub mod plan; // freshness and the reason for every rebuild: a pure function of graph, index and observations
 pub mod report; // verdicts against baselines, history, and the report files (HTML, Markdown, JUnit, JSON, Prometheus)
 pub mod rules; // rules/*.toml → node kinds
 pub mod scenario; // the render action: scenario templates → validated Kubernetes, shell and Argo files

@@ -20,6 +20,7 @@ use crate::backend::services::Services;
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
 use crate::kind::{Prepared, Work};
+use crate::observe;
 use crate::plan::{self, Ctx, Plan, State};
 use crate::schedule::{Budget, Need, Pool, Waiting, pick};
 use crate::store::{Index, Journal, OutputRecord, Record, Status, StoreError, Tree, remove_tree};
@@ -211,8 +212,8 @@ pub fn execute(
                 }
                 let statics = &plan.statics[&n];
                 let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, key_digest(outputs[d]))).collect();
-                let (key, inputs) = plan::key(ctx, n, statics, &dep_outputs);
-                if let State::Fresh { output, .. } = plan::judge(ctx, index, n, key, &inputs) {
+                let (key, inputs) = observe::key(ctx, n, statics, &dep_outputs);
+                if let State::Fresh { output, .. } = observe::judge(ctx, index, n, key, &inputs) {
                     outcomes.insert(n, Outcome::Cutoff);
                     outputs.insert(n, (output, Status::Ok));
                     bar.inc(1);
