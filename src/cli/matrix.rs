@@ -86,13 +86,13 @@ fn check_named_files(s: &Session) -> Result<(), Failure> {
         let graph = crate::graph::build(&s.lf, &s.rules, s.lf.matrix.cells(), &s.lf.default_tier, "kubernetes");
         let ctx = s.ctx(&graph);
         let mut stat = crate::store::StatCache::load(&s.layout.stat_cache());
-        let mut sources = crate::plan::Sources::new(&s.lf.root, &mut stat);
+        let mut sources = crate::observe::Sources::new(&s.lf.root, &mut stat);
         let mut seen = std::collections::BTreeSet::new();
         for (n, node) in graph.nodes.iter().enumerate() {
             if s.rules.rules[node.rule].action != crate::rules::Action::Render {
                 continue;
             }
-            if let Err(e) = crate::plan::statics(&ctx, n, &mut sources)
+            if let Err(e) = crate::observe::statics(&ctx, n, &mut sources)
                 && seen.insert(e.clone())
             {
                 let rule = &s.rules.rules[node.rule];

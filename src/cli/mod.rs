@@ -24,11 +24,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diag::{self, Diagnostics};
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_REGRESSION: u8 = 1;
-pub const EXIT_BAD_INPUT: u8 = 2;
-pub const EXIT_FAILED: u8 = 3;
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use crate::exit::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REGRESSION};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or cells failed · 130 interrupted.

@@ -288,11 +288,11 @@ impl Results {
     /// that failed outrank regressions because the results are incomplete.
     pub fn exit_code(&self) -> u8 {
         if self.counts.failed > 0 {
-            crate::cli::EXIT_FAILED
+            crate::exit::EXIT_FAILED
         } else if self.counts.regression + self.counts.guard > 0 {
-            crate::cli::EXIT_REGRESSION
+            crate::exit::EXIT_REGRESSION
         } else {
-            crate::cli::EXIT_OK
+            crate::exit::EXIT_OK
         }
     }
 
