@@ -340,6 +340,7 @@ fn issue_20_iceberg_cells_query_the_iceberg_catalog() {
     let args: Vec<&str> = arr(&tables["container"]["args"]).iter().map(s).collect();
     assert!(args.contains(&format!("spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog").as_str()), "{args:?}");
     assert!(args.iter().any(|a| a.ends_with("/tables.py")), "{args:?}");
+    assert_eq!(s(&tables["synchronization"]["semaphores"][0]["configMapKeyRef"]["key"]), "pool", "making tables is isolated like a cell");
     let main = templates.iter().find(|t| s(&t["name"]) == "main").unwrap();
     for task in arr(&main["dag"]["tasks"]) {
         let name = s(&task["name"]);
