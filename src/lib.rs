@@ -12,6 +12,7 @@ pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation,
 pub mod exit; // the process exit codes (a leaf: the report and the command line both use them)
 pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
+pub mod http; // the one TLS stack (rustls + ring), installed before any HTTP client
 pub mod kind; // the seam between the engine and the node kinds: Ctx, trait Kind, Work
 pub mod kinds; // the node kinds, one file each (command, dataset, render, report, …) and their registry
 #[cfg(test)]

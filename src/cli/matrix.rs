@@ -21,6 +21,15 @@ pub enum MatrixCommand {
     Show(ShowArgs),
     /// Check the Loadfile and rules; exit 0 when valid, 2 with every problem found
     Validate,
+    /// Write the matrix reference (Markdown: dimensions, naming, tiers, skip rules) generated from the Loadfile
+    Doc(DocArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DocArgs {
+    /// Write it to this file instead of stdout (the committed copy is `docs/matrix.md`)
+    #[arg(long, value_name = "PATH")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -162,6 +171,16 @@ pub fn run(loadfile: Option<PathBuf>, cmd: MatrixCommand) -> CmdResult {
                 let _ = writeln!(out, "tiers  {}", tiers.join(", "));
                 for s in lf.skips.iter().filter(|s| s.when.matches(&cell.0)) {
                     let _ = writeln!(out, "skip   on {}: {} ({})", s.backends.join(", "), s.reason, s.origin);
+                }
+            }
+        }
+        MatrixCommand::Doc(a) => {
+            let text = super::matrix_doc::markdown(&lf);
+            match a.out {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| Failure::with_code(super::EXIT_BAD_INPUT, format!("cannot write `{}`: {e}", path.display())))?,
+                None => {
+                    let _ = out.write_all(text.as_bytes());
                 }
             }
         }
