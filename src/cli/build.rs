@@ -16,7 +16,8 @@ use crate::exec::{self, ExecConfig, Executed, Outcome};
 use crate::graph::{Graph, NodeIx};
 use crate::hash::Digest;
 use crate::matrix::Selector;
-use crate::plan::{self, Plan, Sources, Stale, State};
+use crate::observe::{self, Sources};
+use crate::plan::{Plan, Stale, State};
 use crate::rules::parse_bytes;
 use crate::schedule::Budget;
 use crate::store::{Index, Journal, Lock, Record, StatCache, Status};
@@ -154,11 +155,11 @@ pub(super) fn plan_for(s: &Session, graph: &Graph, targets: &[NodeIx], stat: &mu
     // The journal is read while the nodes' static inputs are worked out, which need no index.
     let (index, statics) = std::thread::scope(|scope| {
         let reading = scope.spawn(|| Index::load(&s.layout.journal()));
-        let statics = plan::plan_statics(&ctx, targets, &mut sources);
+        let statics = observe::plan_statics(&ctx, targets, &mut sources);
         (reading.join().expect("reading the journal does not panic"), statics)
     });
     let index = index?;
-    let plan = plan::plan_from(&ctx, statics?, &index);
+    let plan = observe::plan_from(&ctx, statics?, &index);
     Ok((index, plan))
 }
 
@@ -517,7 +518,7 @@ pub fn hash(loadfile: Option<PathBuf>, a: HashArgs) -> CmdResult {
             parts.push((node.id.clone(), node.binding.clone(), BTreeMap::new()));
             continue;
         }
-        match plan::statics(&ctx, n, &mut sources) {
+        match observe::statics(&ctx, n, &mut sources) {
             Ok(st) => parts.push((node.id.clone(), node.binding.clone(), st.inputs)),
             Err(e) => problems.push(crate::diag::Diagnostic::error(format!("node `{}`: {e}", node.id))),
         }

@@ -336,11 +336,11 @@ impl Results {
     /// [`Results::exit_code`], with inconclusive cells failing when `fail_on_inconclusive`.
     pub fn exit_code_with(&self, fail_on_inconclusive: bool) -> u8 {
         if self.counts.failed > 0 {
-            crate::cli::EXIT_FAILED
+            crate::exit::EXIT_FAILED
         } else if self.counts.regression + self.counts.guard > 0 || (fail_on_inconclusive && self.counts.inconclusive > 0) {
-            crate::cli::EXIT_REGRESSION
+            crate::exit::EXIT_REGRESSION
         } else {
-            crate::cli::EXIT_OK
+            crate::exit::EXIT_OK
         }
     }
 
