@@ -7,6 +7,8 @@
 pub mod actions; // built-in actions (summary) that write into a node's output like a command
 pub mod backend; // trait Backend and the local backend
 pub mod cli; // clap types and one small function per subcommand
+#[cfg(feature = "kubernetes")]
+pub mod cluster; // the Kubernetes client (kube-rs): apply, list/delete by label, waits, retries
 pub mod data; // NYC-taxi dataset: seeded Parquet generator, manifest, verify, S3 upload
 pub mod diag; // diagnostics with file, line, column and a hint
 pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation, progress
