@@ -7,6 +7,8 @@
 mod build;
 mod cache;
 mod data;
+#[cfg(feature = "kubernetes")]
+mod infra;
 mod matrix;
 mod metrics;
 mod render;
@@ -82,6 +84,10 @@ enum Command {
     /// Generate datasets outside the build graph
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Install, probe and remove the benchmark cluster's components (verified against a fake API server only)
+    #[cfg(feature = "kubernetes")]
+    #[command(subcommand)]
+    Infra(infra::InfraCommand),
     /// Show or update the baselines reports compare against
     #[command(subcommand)]
     Baseline(verdicts::BaselineCommand),
@@ -160,6 +166,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),
+        #[cfg(feature = "kubernetes")]
+        Command::Infra(c) => infra::run(cli.loadfile, c),
         Command::Baseline(c) => verdicts::baseline(cli.loadfile, c),
         Command::Compare(a) => verdicts::compare(cli.loadfile, a),
     };

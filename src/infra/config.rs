@@ -116,7 +116,7 @@ pub fn read(path: &Path) -> Result<InfraConfig, String> {
         profile,
         context: s("context").filter(|c| !c.is_empty()),
         namespace: s("namespace").unwrap_or_else(|| "loadbuild".into()),
-        helm: s("helm").unwrap_or_else(|| "helm".into()),
+        helm: std::env::var("LOADBUILD_HELM").ok().filter(|h| !h.is_empty()).or_else(|| s("helm")).unwrap_or_else(|| "helm".into()),
         timeout,
         endpoints,
         components,

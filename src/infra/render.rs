@@ -88,6 +88,17 @@ pub fn render(cfg: &InfraConfig, c: &Component) -> Result<Rendered, String> {
     };
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| format!("component {}: the rendered YAML does not parse: {e}", c.name))?;
     let mut objects: Vec<Value> = docs.into_iter().filter(|d| d.is_object() && d.get("kind").is_some()).collect();
+    // `crds = DIR`: CRDs a chart would install through a hook Job, applied by loadbuild instead.
+    if let Some(dir) = c.vars.get("crds").and_then(Value::as_str) {
+        let dir = cfg.root.join(dir);
+        let mut files: Vec<_> = std::fs::read_dir(&dir).map_err(|e| format!("component {}: {}: {e}", c.name, dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "yaml")) {
+            let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let crds: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| format!("{}: {e}", f.display()))?;
+            objects.extend(crds.into_iter().filter(|d| d.is_object()));
+        }
+    }
     let mut images = BTreeSet::new();
     for o in &objects {
         collect_images(o, &mut images);
