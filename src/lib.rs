@@ -13,9 +13,9 @@ pub mod data; // NYC-taxi dataset: seeded Parquet generator, manifest, verify, S
 pub mod diag; // diagnostics with file, line, column and a hint
 pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation, progress
 pub mod graph; // rules instantiated over the selected cells
+pub mod hash; // Digest (blake3) and node keys
 #[cfg(feature = "kubernetes")]
 pub mod infra; // `loadbuild infra`: pinned cluster components, applied, probed, removed
-pub mod hash; // Digest (blake3) and node keys
 pub mod loadfile; // Loadfile.toml: parse and validate
 pub mod matrix; // dimensions, cells, ids, selectors
 pub mod metrics; // Spark event log → stability, efficiency and performance metrics

@@ -71,7 +71,12 @@ pub fn run(loadfile: Option<PathBuf>, cmd: InfraCommand) -> CmdResult {
         InfraCommand::Up { dry_run: true, .. } => {
             print!("{}", render::dry_run_yaml(&rendered));
             let counts: Vec<String> = rendered.iter().map(|r| format!("{} {}", r.name, r.objects.len())).collect();
-            eprintln!("infra: {} objects ({}) rendered in {:.2?}; nothing applied (--dry-run)", rendered.iter().map(|r| r.objects.len()).sum::<usize>(), counts.join(", "), started.elapsed());
+            eprintln!(
+                "infra: {} objects ({}) rendered in {:.2?}; nothing applied (--dry-run)",
+                rendered.iter().map(|r| r.objects.len()).sum::<usize>(),
+                counts.join(", "),
+                started.elapsed()
+            );
             Ok(EXIT_OK)
         }
         InfraCommand::Up { at, .. } => {
@@ -130,7 +135,11 @@ pub fn run(loadfile: Option<PathBuf>, cmd: InfraCommand) -> CmdResult {
                 .unwrap_or_default();
             for r in &rendered {
                 let missing = rt.block_on(apply::missing(&cluster, r)).map_err(|e| fail(e.to_string()))?;
-                let carried = if missing == 0 { "carried".to_string() } else { format!("NOT carried ({missing} of {} objects missing or stale)", r.objects.len()) };
+                let carried = if missing == 0 {
+                    "carried".to_string()
+                } else {
+                    format!("NOT carried ({missing} of {} objects missing or stale)", r.objects.len())
+                };
                 let probe = probes.get(&r.name).map(String::as_str).unwrap_or("never run");
                 println!("{}\tkey {}\t{carried}\tlast probe: {probe}", r.name, r.key.short());
             }

@@ -94,10 +94,9 @@ pub fn read(path: &Path) -> Result<InfraConfig, String> {
         let source = match (rel("chart"), rel("template")) {
             (Some(dir), None) => {
                 let set = match vars.get("set") {
-                    Some(Value::Object(m)) => m
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-                        .collect(),
+                    Some(Value::Object(m)) => {
+                        m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect()
+                    }
                     _ => Vec::new(),
                 };
                 Source::Chart { dir, values: rel("values"), set }

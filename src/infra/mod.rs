@@ -84,12 +84,31 @@ pub fn run_probe(
         "postgres" => {
             let ep = endpoint("postgres.loadbuild.svc:5432");
             let (host, port) = ep.rsplit_once(':').unwrap_or((&ep, "5432"));
-            probe::postgres(name, host, port.parse().unwrap_or(5432), var(c, "user", "loadbuild"), &secret("password_secret"), var(c, "database", "loadbuild"))
+            probe::postgres(
+                name,
+                host,
+                port.parse().unwrap_or(5432),
+                var(c, "user", "loadbuild"),
+                &secret("password_secret"),
+                var(c, "database", "loadbuild"),
+            )
         }
         "tcp" => probe::tcp(name, &endpoint("hive-metastore.loadbuild.svc:9083")),
         "http" => rt.block_on(probe::http_ok(name, &endpoint("http://history-server.loadbuild.svc:18080/api/v1/applications"))),
-        "argo" => rt.block_on(probe::argo(cluster, name, var(c, "probe_image", "busybox:1.37"), var(c, "probe_account", "loadbuild-runner"), cfg.timeout)),
-        "spark" => rt.block_on(probe::spark(cluster, name, var(c, "probe_image", "apache/spark:4.1.1"), var(c, "probe_account", "loadbuild-runner"), cfg.timeout)),
+        "argo" => rt.block_on(probe::argo(
+            cluster,
+            name,
+            var(c, "probe_image", "busybox:1.37"),
+            var(c, "probe_account", "loadbuild-runner"),
+            cfg.timeout,
+        )),
+        "spark" => rt.block_on(probe::spark(
+            cluster,
+            name,
+            var(c, "probe_image", "apache/spark:4.1.1"),
+            var(c, "probe_account", "loadbuild-runner"),
+            cfg.timeout,
+        )),
         other => Err(ProbeFailure {
             component: name.into(),
             object: format!("probe = \"{other}\""),

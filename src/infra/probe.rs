@@ -8,9 +8,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::json;
 
 use crate::cluster::{Cluster, Kind, ObjRef};
@@ -45,6 +45,7 @@ pub async fn s3(component: &str, endpoint: &str, bucket: &str, access: &str, sec
         .with_region("us-east-1")
         .with_allow_http(true)
         .with_virtual_hosted_style_request(false)
+        .with_retry(object_store::RetryConfig { max_retries: 2, retry_timeout: Duration::from_secs(10), ..Default::default() })
         .build()
         .map_err(|e| fail(component, &object, &command, e))?;
     let key = ObjPath::from(format!("probe/loadbuild-probe-{}", std::process::id()));
@@ -118,9 +119,8 @@ async fn run_to_completion(
     let object = rf.to_string();
     let _ = cluster.delete(&rf).await;
     cluster.create(&kind, &dynobj).await.map_err(|e| fail(component, &object, &command, e))?;
-    let result = cluster
-        .wait_until(&rf, timeout, |o| done(&o.data["status"]) == Some(true), |o| done(&o.data["status"]) == Some(false))
-        .await;
+    let result =
+        cluster.wait_until(&rf, timeout, |o| done(&o.data["status"]) == Some(true), |o| done(&o.data["status"]) == Some(false)).await;
     let _ = cluster.delete(&rf).await;
     result.map(|_| ()).map_err(|e| fail(component, &object, &command, e))
 }

@@ -22,11 +22,36 @@ pub const SELECTOR: &str = "app.kubernetes.io/managed-by=loadbuild";
 
 /// Helm's install order of kinds (pkg/release/util/kind_sorter.go), shortened.
 const KIND_ORDER: &[&str] = &[
-    "PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange", "PodDisruptionBudget",
-    "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
-    "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service",
-    "DaemonSet", "Pod", "ReplicaSet", "Deployment", "HorizontalPodAutoscaler", "StatefulSet", "Job",
-    "CronJob", "Ingress", "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
 ];
 
 #[derive(Debug, Clone)]
@@ -86,12 +111,16 @@ pub fn render(cfg: &InfraConfig, c: &Component) -> Result<Rendered, String> {
             (text, json!({"template": Digest::of_bytes(src.as_bytes()).to_hex()}))
         }
     };
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text).map_err(|e| format!("component {}: the rendered YAML does not parse: {e}", c.name))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(&text).map_err(|e| format!("component {}: the rendered YAML does not parse: {e}", c.name))?;
     let mut objects: Vec<Value> = docs.into_iter().filter(|d| d.is_object() && d.get("kind").is_some()).collect();
     // `crds = DIR`: CRDs a chart would install through a hook Job, applied by loadbuild instead.
     if let Some(dir) = c.vars.get("crds").and_then(Value::as_str) {
         let dir = cfg.root.join(dir);
-        let mut files: Vec<_> = std::fs::read_dir(&dir).map_err(|e| format!("component {}: {}: {e}", c.name, dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("component {}: {}: {e}", c.name, dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         files.sort();
         for f in files.iter().filter(|f| f.extension().is_some_and(|x| x == "yaml")) {
             let text = std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?;
@@ -104,7 +133,10 @@ pub fn render(cfg: &InfraConfig, c: &Component) -> Result<Rendered, String> {
         collect_images(o, &mut images);
     }
     let images: Vec<String> = images.into_iter().collect();
-    let key = Digest::of("loadbuild infra component v1", &(c.name.as_str(), identity.to_string(), Value::Object(c.vars.clone()).to_string(), &images));
+    let key = Digest::of(
+        "loadbuild infra component v1",
+        &(c.name.as_str(), identity.to_string(), Value::Object(c.vars.clone()).to_string(), &images),
+    );
     objects.sort_by_key(order_of);
     for o in &mut objects {
         label(o, &c.name, &key, &cfg.namespace);
