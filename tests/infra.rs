@@ -147,7 +147,9 @@ fn up_applies_crds_then_workloads_waits_is_a_no_op_again_and_reapplies_a_lost_re
 
     // A second `up` reads and applies nothing.
     fake.clear_requests();
+    let started = std::time::Instant::now();
     let out = run(dir.path(), &helm, &["infra", "up", "--kubeconfig", &kc]);
+    eprintln!("no-op `infra up` against the fake: {:.2?} ({} requests)", started.elapsed(), fake.requests().len());
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(stdout.matches("up to date").count(), 7, "{stdout}");
@@ -216,10 +218,18 @@ fn verify_runs_each_probe_and_a_failing_one_names_the_component_object_and_comma
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for (component, object, command) in [
-        ("seaweedfs", format!("bucket loadbuild at http://127.0.0.1:{closed}"), "kubectl -n loadbuild logs deployment/seaweedfs"),
+        (
+            "seaweedfs",
+            format!("bucket loadbuild at http://127.0.0.1:{closed}"),
+            "kubectl -n loadbuild logs deployment/seaweedfs-all-in-one",
+        ),
         ("postgres", format!("PostgreSQL at 127.0.0.1:{closed}"), "kubectl -n loadbuild logs statefulset/postgres"),
         ("hive-metastore", format!("port 127.0.0.1:{closed}"), "kubectl -n loadbuild logs deployment/hive-metastore"),
-        ("history-server", format!("http://127.0.0.1:{closed}/api/v1/applications"), "kubectl -n loadbuild logs deployment/history-server"),
+        (
+            "history-server",
+            format!("http://127.0.0.1:{closed}/api/v1/applications"),
+            "kubectl -n loadbuild logs deployment/history-server-spark41",
+        ),
     ] {
         let line = stdout
             .lines()

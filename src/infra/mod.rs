@@ -73,28 +73,41 @@ pub fn run_probe(
         cfg.endpoints.get(&c.name).and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| var(c, "endpoint", default).to_string())
     };
     let name = c.name.as_str();
+    // The workload whose logs explain a failing service probe (`workload` in the component).
+    let logs = |default_kind: &str| {
+        let w = c.vars.get("workload").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("{default_kind}/{name}"));
+        format!("kubectl -n {} logs {w}", cfg.namespace)
+    };
+    let with_logs = |r: Result<(), ProbeFailure>, kind: &str| r.map_err(|f| ProbeFailure { command: logs(kind), ..f });
     Some(match c.probe.as_deref()? {
-        "s3" => rt.block_on(probe::s3(
-            name,
-            &endpoint("http://seaweedfs-s3.loadbuild.svc:8333"),
-            var(c, "bucket", "loadbuild"),
-            &secret("access_key_secret"),
-            &secret("secret_key_secret"),
-        )),
+        "s3" => with_logs(
+            rt.block_on(probe::s3(
+                name,
+                &endpoint("http://seaweedfs-s3.loadbuild.svc:8333"),
+                var(c, "bucket", "loadbuild"),
+                &secret("access_key_secret"),
+                &secret("secret_key_secret"),
+            )),
+            "deployment",
+        ),
         "postgres" => {
             let ep = endpoint("postgres.loadbuild.svc:5432");
             let (host, port) = ep.rsplit_once(':').unwrap_or((&ep, "5432"));
-            probe::postgres(
+            let r = probe::postgres(
                 name,
                 host,
                 port.parse().unwrap_or(5432),
                 var(c, "user", "loadbuild"),
                 &secret("password_secret"),
                 var(c, "database", "loadbuild"),
-            )
+            );
+            with_logs(r, "statefulset")
         }
-        "tcp" => probe::tcp(name, &endpoint("hive-metastore.loadbuild.svc:9083")),
-        "http" => rt.block_on(probe::http_ok(name, &endpoint("http://history-server.loadbuild.svc:18080/api/v1/applications"))),
+        "tcp" => with_logs(probe::tcp(name, &endpoint("hive-metastore.loadbuild.svc:9083")), "deployment"),
+        "http" => with_logs(
+            rt.block_on(probe::http_ok(name, &endpoint("http://history-server.loadbuild.svc:18080/api/v1/applications"))),
+            "deployment",
+        ),
         "argo" => rt.block_on(probe::argo(
             cluster,
             name,

@@ -70,11 +70,20 @@ pub fn postgres(component: &str, host: &str, port: u16, user: &str, password: &s
     let command = format!("kubectl -n loadbuild logs statefulset/{component}");
     let mut cfg = postgres::Config::new();
     cfg.host(host).port(port).user(user).password(password).dbname(db).connect_timeout(Duration::from_secs(10));
-    let mut client = cfg.connect(postgres::NoTls).map_err(|e| fail(component, &object, &command, e))?;
-    let row = client.query_one("SELECT 1", &[]).map_err(|e| fail(component, &object, &command, e))?;
+    let mut client = cfg.connect(postgres::NoTls).map_err(|e| fail(component, &object, &command, pg_error(&e)))?;
+    let row = client.query_one("SELECT 1", &[]).map_err(|e| fail(component, &object, &command, pg_error(&e)))?;
     match row.get::<_, i32>(0) {
         1 => Ok(()),
         n => Err(fail(component, &object, &command, format!("SELECT 1 returned {n}"))),
+    }
+}
+
+/// The server's own words for a database error, else the error and its cause.
+fn pg_error(e: &postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("{}: {}", db.severity(), db.message()),
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
