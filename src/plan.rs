@@ -1,37 +1,26 @@
-//! Freshness: which nodes must run, and why.
+//! Freshness: which nodes must run, and why — a pure function of the graph, the index
+//! snapshot and what was observed on disk.
 //!
 //! Theory of operation. A node's key hashes its *static* inputs (its rule's declaration, its
-//! binding, source digests via the stat cache, the Loadfile variables it reads, the backend)
-//! and the *output* digests of its dependencies. Planning walks nodes in topological order: a
-//! node whose dependencies are all fresh gets its key computed and looked up in the index; a
-//! node below a stale one cannot know its key yet and is stale "because `dep` will rebuild" —
-//! the executor re-checks it once the dependency has run, which is where early cutoff happens.
-//! Planning reads the cache and the sources; it never runs or writes anything.
+//! binding, source digests, the Loadfile variables it reads, the backend) and the *output*
+//! digests of its dependencies. Planning walks nodes in topological order: a node whose
+//! dependencies are all fresh gets its key computed and looked up in the index; a node below a
+//! stale one cannot know its key yet and is stale "because `dep` will rebuild" — the executor
+//! re-checks it once the dependency has run, which is where early cutoff happens.
+//!
+//! Nothing here reads the disk: the static inputs and whether a recorded output is still
+//! intact are observations made by `observe.rs`, which drives planning.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::Path;
 
 use minijinja::Value;
 
-use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{Graph, NodeIx, SkipReason};
 use crate::hash::{Digest, KEY_SCHEMA, NodeKey};
-use crate::loadfile::Loadfile;
-use crate::rules::{Action, Rules};
-use crate::store::{Index, Layout, StatCache, Status};
-use crate::template::Templates;
+use crate::store::{Index, Status, Tree};
 
-/// Everything planning and execution read, borrowed together.
-pub struct Ctx<'a> {
-    pub lf: &'a Loadfile,
-    pub rules: &'a Rules,
-    pub graph: &'a Graph,
-    pub templates: &'a Templates,
-    pub layout: &'a Layout,
-    /// `lf.vars` as templates see them, converted once.
-    pub vars: Value,
-}
+pub use crate::kind::{Ctx, Statics};
 
 /// Why a node must run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,16 +77,6 @@ pub enum State {
     Skipped(SkipReason),
 }
 
-/// A node's inputs that do not depend on other nodes, and its template context.
-#[derive(Debug, Clone)]
-pub struct Statics {
-    pub inputs: BTreeMap<String, Digest>,
-    /// `src` as commands see it: name → path (or list of paths, for a glob).
-    pub src: BTreeMap<String, Value>,
-    /// A built-in action's params, rendered.
-    pub params: BTreeMap<String, String>,
-}
-
 /// The plan for a set of targets: every node of their closure, in topological order.
 #[derive(Debug)]
 pub struct Plan {
@@ -109,67 +88,6 @@ pub struct Plan {
 impl Plan {
     pub fn stale_count(&self) -> usize {
         self.states.values().filter(|s| matches!(s, State::Stale(_))).count()
-    }
-}
-
-/// Digests sources through the stat cache, once per path per invocation.
-pub struct Sources<'a> {
-    pub root: &'a Path,
-    pub stat: &'a mut StatCache,
-    memo: HashMap<String, Result<(Digest, Value), String>>,
-    /// Digests of strings most nodes share (the backend, an action's version, a constant
-    /// param), by derive-key context: computed once, not once per node.
-    strings: HashMap<&'static str, HashMap<String, Digest>>,
-}
-
-impl<'a> Sources<'a> {
-    pub fn new(root: &'a Path, stat: &'a mut StatCache) -> Self {
-        Sources { root, stat, memo: HashMap::new(), strings: HashMap::new() }
-    }
-
-    /// `Digest::of(context, value)`, remembered.
-    fn string_digest(&mut self, context: &'static str, value: &str) -> Digest {
-        let memo = self.strings.entry(context).or_default();
-        if let Some(d) = memo.get(value) {
-            return *d;
-        }
-        let d = Digest::of(context, value);
-        memo.insert(value.to_string(), d);
-        d
-    }
-
-    /// The digest of a file or glob (relative to the root) and the value templates see.
-    fn digest(&mut self, rel: &str) -> Result<(Digest, Value), String> {
-        if let Some(r) = self.memo.get(rel) {
-            return r.clone();
-        }
-        let r = self.compute(rel);
-        self.memo.insert(rel.to_string(), r.clone());
-        r
-    }
-
-    fn compute(&mut self, rel: &str) -> Result<(Digest, Value), String> {
-        if !rel.contains(['*', '?', '[']) {
-            let d = self.stat.digest(self.root, rel).map_err(|e| format!("source `{rel}`: {e}"))?;
-            return Ok((d, Value::from(rel)));
-        }
-        let pattern = self.root.join(rel);
-        let paths = glob::glob(&pattern.to_string_lossy()).map_err(|e| format!("source glob `{rel}`: {e}"))?;
-        let mut files = Vec::new();
-        for p in paths {
-            let p = p.map_err(|e| format!("source glob `{rel}`: {e}"))?;
-            if p.is_file() {
-                let r = p.strip_prefix(self.root).unwrap_or(&p).to_string_lossy().into_owned();
-                let d = self.stat.digest(self.root, &r).map_err(|e| format!("source `{r}`: {e}"))?;
-                files.push((r, d));
-            }
-        }
-        if files.is_empty() {
-            return Err(format!("source glob `{rel}` matches no file"));
-        }
-        files.sort();
-        let names: Vec<Value> = files.iter().map(|(r, _)| Value::from(r.as_str())).collect();
-        Ok((Digest::of("loadbuild 2026-11 source glob", &files), Value::from(names)))
     }
 }
 
@@ -203,136 +121,33 @@ pub fn base_context(ctx: &Ctx, n: NodeIx) -> BTreeMap<String, Value> {
     base
 }
 
-/// Computes the static inputs of node `n`.
-pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, String> {
-    let node = &ctx.graph.nodes[n];
-    let rule = &ctx.rules.rules[node.rule];
-    let mut inputs = BTreeMap::new();
-    inputs.insert("rule".to_string(), rule.def_digest);
-    inputs.insert("backend".to_string(), sources.string_digest("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
-    // Most source paths only substitute binding values; the full context is built only for
-    // templates that need more (a no-op build renders thousands of these).
-    let mut base_value: Option<Value> = None;
-    let mut full = || base_value.get_or_insert_with(|| Value::from(base_context(ctx, n))).clone();
-    let mut src = BTreeMap::new();
-    let mut rendered = Vec::new();
-    for name in rule.sources.keys() {
-        let rel = match ctx.templates.source_simple(node.rule, name, &node.binding, &ctx.graph.tier) {
-            Some(rel) => rel,
-            None => ctx.templates.source(&rule.name, name, &full())?,
-        };
-        let (d, v) = sources.digest(&rel)?;
-        inputs.insert(format!("src:{name}"), d);
-        src.insert(name.clone(), v);
-        rendered.push((name.clone(), rel));
-    }
-    if rule.action == Action::Render {
-        crate::scenario::key_inputs(ctx, n, &rendered, &mut inputs)?;
-    }
-    let mut params = BTreeMap::new();
-    for name in rule.params.keys() {
-        let v = match ctx.templates.param_constant(node.rule, name) {
-            Some(v) => v.to_string(),
-            None => ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?,
-        };
-        inputs.insert(format!("param:{name}"), sources.string_digest("loadbuild 2026-11 param", v.as_str()));
-        params.insert(name.clone(), v);
-    }
-    inputs.insert("action".into(), sources.string_digest("loadbuild 2026-11 action", rule.action.version().as_str()));
-    for var in ctx.templates.vars_used(node.rule) {
-        if var == "*" {
-            inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));
-        } else {
-            let v = ctx.lf.vars.get(var).map(|v| v.to_string()).unwrap_or_default();
-            inputs.insert(format!("var:{var}"), Digest::of("loadbuild 2026-11 var", &v));
-        }
-    }
-    if rule.action == Action::Summary {
-        // The summary lists skipped cells, so which cells are skipped, and why, is an input.
-        let skips: Vec<(String, String)> = node
-            .cells
-            .iter()
-            .filter_map(|&c| {
-                ctx.graph.cell_skips[c as usize].as_ref().map(|s| (ctx.lf.matrix.id(&ctx.graph.cells[c as usize]).0, s.reason.clone()))
-            })
-            .collect();
-        inputs.insert("skips".into(), Digest::of("loadbuild 2026-11 skips", &skips));
-    }
-    if rule.action == Action::Report {
-        report_statics(ctx, n, sources, &mut inputs)?;
-    }
-    Ok(Statics { inputs, src, params })
-}
-
-/// What a report reads besides its dependencies: its cells (ids, names, skips with their rules),
-/// the `[report]` settings, the project name and the baseline file. The history is not an
-/// input: the report itself appends to it, and CI cache keys must not depend on it
-/// (`docs/reports.md`, "The report node").
-fn report_statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources, inputs: &mut BTreeMap<String, Digest>) -> Result<(), String> {
-    let node = &ctx.graph.nodes[n];
-    let m = &ctx.lf.matrix;
-    type CellKey<'s> = (String, String, Option<(&'s str, &'s str)>);
-    let cells: Vec<CellKey> = node
-        .cells
-        .iter()
-        .map(|&c| {
-            let cell = &ctx.graph.cells[c as usize];
-            let skip = ctx.graph.cell_skips[c as usize].as_ref().map(|s| (s.reason.as_str(), s.rule.as_str()));
-            (m.id(cell).0, m.name(cell), skip)
-        })
-        .collect();
-    inputs.insert("cells".into(), Digest::of("loadbuild 2026-11 report cells", &(&ctx.lf.name, &cells)));
-    let settings = crate::report::settings_key(&ctx.lf.report);
-    inputs.insert("settings".into(), Digest::of("loadbuild 2026-11 report settings", &settings));
-    let baseline = ctx.lf.report.baseline_file(&ctx.graph.backend).to_string_lossy().into_owned();
-    let digest = if sources.root.join(&baseline).is_file() {
-        sources.digest(&baseline)?.0
-    } else {
-        Digest::of("loadbuild 2026-11 absent", baseline.as_str())
-    };
-    inputs.insert("baselines".into(), digest);
-    Ok(())
-}
-
-/// The key of node `n` given the output digests of its dependencies.
-pub fn key(ctx: &Ctx, n: NodeIx, statics: &Statics, dep_outputs: &[(NodeIx, Digest)]) -> (Digest, BTreeMap<String, Digest>) {
-    let node = &ctx.graph.nodes[n];
+/// The key of node `n` (of the rule named `rule`) given the output digests of its
+/// dependencies, and the inputs it hashes by name.
+pub fn key(
+    graph: &Graph,
+    rule: &str,
+    n: NodeIx,
+    statics: &Statics,
+    dep_outputs: &[(NodeIx, Digest)],
+) -> (Digest, BTreeMap<String, Digest>) {
+    let node = &graph.nodes[n];
     let mut inputs = statics.inputs.clone();
     for (d, digest) in dep_outputs {
-        inputs.insert(format!("dep:{}", ctx.graph.nodes[*d].id), *digest);
+        inputs.insert(format!("dep:{}", graph.nodes[*d].id), *digest);
     }
-    let k = NodeKey { schema: KEY_SCHEMA, rule: &ctx.rules.rules[node.rule].name, binding: &node.binding, inputs: &inputs }.digest();
+    let k = NodeKey { schema: KEY_SCHEMA, rule, binding: &node.binding, inputs: &inputs }.digest();
     (k, inputs)
 }
 
-/// Decides a node's state once its key is known.
-pub fn judge(ctx: &Ctx, index: &Index, n: NodeIx, key: Digest, inputs: &BTreeMap<String, Digest>) -> State {
-    judge_with(ctx, index, n, key, inputs, &|out| intact(ctx, n, out))
-}
-
-/// Is a recorded output still as recorded? One `stat` per file; for a toolchain, its
-/// environment is probed too.
-pub fn intact(ctx: &Ctx, n: NodeIx, out: &crate::store::Tree) -> Result<(), String> {
-    out.verify(ctx.layout).and_then(|()| match ctx.rules.rules[ctx.graph.nodes[n].rule].action {
-        // External state: the receipt is not enough, the environment must still be there.
-        Action::Toolchain => {
-            let base = crate::backend::toolchain::base(&ctx.layout.root);
-            crate::backend::toolchain::intact(&ctx.layout.tree(&out.digest), &base)
-        }
-        _ => Ok(()),
-    })
-}
-
-/// [`judge`], with the check that a recorded output is intact given.
-fn judge_with(
-    ctx: &Ctx,
+/// Decides the state of node `id` once its key is known; `intact` says whether a recorded
+/// output is still as recorded (an observation).
+pub fn judge(
+    id: &str,
     index: &Index,
-    n: NodeIx,
     key: Digest,
     inputs: &BTreeMap<String, Digest>,
-    intact: &dyn Fn(&crate::store::Tree) -> Result<(), String>,
+    intact: &dyn Fn(&Tree) -> Result<(), String>,
 ) -> State {
-    let id = &ctx.graph.nodes[n].id;
     if index.is_forced(id) {
         return State::Stale(Stale::Forced);
     }
@@ -361,94 +176,20 @@ fn judge_with(
     }
 }
 
-/// Plans the closure of `targets`.
-pub fn plan(ctx: &Ctx, targets: &[NodeIx], index: &Index, sources: &mut Sources) -> Result<Plan, Diagnostics> {
-    let statics = plan_statics(ctx, targets, sources)?;
-    Ok(plan_from(ctx, statics, index))
-}
-
-/// The first half of planning, which needs no index: the closure of `targets` in
-/// topological order and each node's static inputs. A caller may read the index meanwhile.
-pub fn plan_statics(ctx: &Ctx, targets: &[NodeIx], sources: &mut Sources) -> Result<(Vec<NodeIx>, HashMap<NodeIx, Statics>), Diagnostics> {
-    let order = ctx.graph.closure(targets);
-    let mut all_statics = HashMap::with_capacity(order.len());
-    let mut diags = Diagnostics::default();
-    for &n in &order {
-        let node = &ctx.graph.nodes[n];
-        if node.skipped.is_some() {
-            continue;
-        }
-        match statics(ctx, n, sources) {
-            Ok(s) => {
-                all_statics.insert(n, s);
-            }
-            Err(e) => {
-                let rule = &ctx.rules.rules[node.rule];
-                diags.push(
-                    Diagnostic::error(format!("node `{}`: {e}", node.id))
-                        .help(format!("check the rule `{}` at {}", rule.name, rule.origin)),
-                );
-            }
-        }
-    }
-    diags.into_result((order, all_statics))
-}
-
-/// The second half of planning: every node's state. Outputs are checked for being intact
-/// on two threads (a `stat` per file of every fresh node is most of a no-op's planning): the
-/// states are first worked out as if every recorded output were intact, the outputs that
-/// made a node fresh are then checked, and only if one is not are the states worked out again.
-pub fn plan_from(ctx: &Ctx, (order, statics): (Vec<NodeIx>, HashMap<NodeIx, Statics>), index: &Index) -> Plan {
-    let checked: std::sync::Mutex<Vec<NodeIx>> = Default::default();
-    let assume_intact = |n: NodeIx, _: &crate::store::Tree| {
-        checked.lock().expect("no panic holding the list").push(n);
-        Ok(())
-    };
-    let states = states(ctx, &order, &statics, index, &assume_intact);
-    let to_check: Vec<(NodeIx, Digest)> = checked
-        .into_inner()
-        .expect("no panic holding the list")
-        .into_iter()
-        .filter_map(|n| match &states[&n] {
-            State::Fresh { key, .. } => Some((n, *key)),
-            _ => None,
-        })
-        .collect();
-    let check = |part: &[(NodeIx, Digest)]| -> Vec<(NodeIx, Result<(), String>)> {
-        part.iter().map(|&(n, key)| (n, intact(ctx, n, &index.lookup(&key).expect("a fresh node's key is indexed").tree))).collect()
-    };
-    let results: HashMap<NodeIx, Result<(), String>> = if to_check.len() < 256 {
-        check(&to_check).into_iter().collect()
-    } else {
-        let (first, second) = to_check.split_at(to_check.len() / 2);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| check(second));
-            let mut all = check(first);
-            all.extend(other.join().expect("checking outputs does not panic"));
-            all.into_iter().collect()
-        })
-    };
-    let states = if results.values().all(Result::is_ok) {
-        states
-    } else {
-        let known = |n: NodeIx, out: &crate::store::Tree| results.get(&n).cloned().unwrap_or_else(|| intact(ctx, n, out));
-        self::states(ctx, &order, &statics, index, &known)
-    };
-    Plan { order, states, statics }
-}
-
-/// Every node's state, in topological order, deciding whether a recorded output is intact
-/// with `intact`.
-fn states(
-    ctx: &Ctx,
+/// Every node's state, in topological order: the pure planner. `rules[r]` is the name of rule
+/// number `r` (part of the key); `statics` holds the observed static inputs of every node not
+/// skipped; `intact` answers whether a recorded output is still as recorded.
+pub fn states(
+    graph: &Graph,
+    rules: &[&str],
     order: &[NodeIx],
     statics: &HashMap<NodeIx, Statics>,
     index: &Index,
-    intact: &dyn Fn(NodeIx, &crate::store::Tree) -> Result<(), String>,
+    intact: &dyn Fn(NodeIx, &Tree) -> Result<(), String>,
 ) -> HashMap<NodeIx, State> {
     let mut states: HashMap<NodeIx, State> = HashMap::with_capacity(order.len());
     for &n in order {
-        let node = &ctx.graph.nodes[n];
+        let node = &graph.nodes[n];
         if let Some(skip) = &node.skipped {
             states.insert(n, State::Skipped(skip.clone()));
             continue;
@@ -466,13 +207,16 @@ fn states(
             }
         }
         let state = match pending {
-            Some(d) => State::Stale(Stale::DepWillRebuild { dep: ctx.graph.nodes[d].id.clone() }),
+            Some(d) => State::Stale(Stale::DepWillRebuild { dep: graph.nodes[d].id.clone() }),
             None => {
-                let (k, inputs) = key(ctx, n, st, &dep_outputs);
-                judge_with(ctx, index, n, k, &inputs, &|out| intact(n, out))
+                let (k, inputs) = key(graph, rules[node.rule], n, st, &dep_outputs);
+                judge(&node.id, index, k, &inputs, &|out| intact(n, out))
             }
         };
         states.insert(n, state);
     }
     states
 }
+
+#[cfg(test)]
+mod tests;

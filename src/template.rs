@@ -20,8 +20,6 @@ pub struct Templates {
     constant_params: Vec<std::collections::HashMap<String, String>>,
     /// Per rule: the top-level `vars` names its templates read.
     vars_used: Vec<BTreeSet<String>>,
-    /// Scenario templates (files rendered by the `render` action), shared by its workers.
-    pub scenarios: std::sync::Arc<crate::scenario::Library>,
 }
 
 /// A piece of a simple template.
@@ -120,7 +118,7 @@ impl Templates {
             }
             vars_used.push(used);
         }
-        diags.into_result(Templates { env, simple_sources, constant_params, vars_used, scenarios: Default::default() })
+        diags.into_result(Templates { env, simple_sources, constant_params, vars_used })
     }
 
     /// Renders a simple source template by substitution from the binding and tier; `None`

@@ -4,8 +4,8 @@
 //! here with `file://` URIs on real Spark (no s3a jars can be fetched on this machine); the
 //! Connect client, which has no JVM, refuses object-store paths with a clear error.
 //!
-//! Python with pyspark: `$LOADBUILD_TEST_PYSPARK_PYTHON` (.ci/run sets it), else the
-//! development machine's venv or `python3`. Outside CI a missing pyspark skips the Spark test.
+//! Python with pyspark: `$LOADBUILD_TEST_PYSPARK_PYTHON` (.ci/run sets it), else the venv
+//! `.ci/run` makes (`target/ci-pyspark`) or `python3`. Outside CI a missing pyspark skips the Spark test.
 
 mod common;
 
@@ -18,7 +18,7 @@ use serde_json::Value;
 fn pyspark_python() -> Option<PathBuf> {
     let candidates: Vec<PathBuf> = match std::env::var_os("LOADBUILD_TEST_PYSPARK_PYTHON") {
         Some(p) => vec![p.into()],
-        None => vec!["/work/venvs/pyspark-4.1.1/bin/python".into(), "python3".into()],
+        None => vec![repo().join("target/ci-pyspark/bin/python"), "python3".into()],
     };
     let found =
         candidates.into_iter().find(|py| Command::new(py).args(["-c", "import pyspark"]).output().is_ok_and(|o| o.status.success()));

@@ -2,9 +2,9 @@
 //! wheel) on loopback, serving copies of the event-log fixtures. Both of its paths — the log
 //! fetched through `/logs`, and the REST fields — must give the metrics the local parser gives.
 //!
-//! Spark comes from `$LOADBUILD_TEST_SPARK_HOME`, else the pyspark package of
-//! `/work/venvs/pyspark-4.1.1` or of `python3` (`pip install pyspark==4.1.1`); Java 17 must be on
-//! PATH. One server serves the whole file: it takes most of this test's ~20 s.
+//! Spark comes from `$LOADBUILD_TEST_SPARK_HOME` (`.ci/run` sets it to the pyspark 4.1.1 package
+//! it installs in `target/ci-pyspark`), else that venv or `python3`'s pyspark
+//! (`pip install pyspark==4.1.1`); Java 17 must be on PATH. One server serves the whole file: it takes most of this test's ~20 s.
 
 mod common;
 
@@ -41,13 +41,16 @@ fn spark_home() -> PathBuf {
     if let Some(home) = std::env::var_os("LOADBUILD_TEST_SPARK_HOME") {
         return PathBuf::from(home);
     }
-    for python in ["/work/venvs/pyspark-4.1.1/bin/python", "python3"] {
+    let ci_venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ci-pyspark/bin/python");
+    for python in [ci_venv.as_os_str(), "python3".as_ref()] {
         let out = Command::new(python).args(["-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"]).output();
         if let Some(out) = out.ok().filter(|o| o.status.success()) {
             return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         }
     }
-    panic!("no Spark for the History Server: set LOADBUILD_TEST_SPARK_HOME, or `pip install pyspark==4.1.1`");
+    panic!(
+        "no Spark for the History Server: run `.ci/run` (it makes target/ci-pyspark), set LOADBUILD_TEST_SPARK_HOME, or `pip install pyspark==4.1.1`"
+    );
 }
 
 /// A History Server, stopped when dropped: `spark-class` runs in its own process group (its id
@@ -95,14 +98,14 @@ fn start(logs: &Path, work: &Path, apps: usize) -> Server {
     let mut server = Server { child, url: format!("http://127.0.0.1:{port}"), log };
     let deadline = Instant::now() + Duration::from_secs(180);
     let listing = format!("{}/api/v1/applications", server.url);
+    loadbuild::http::ensure_tls();
     loop {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("the History Server exited ({status}):\n{}", fs::read_to_string(&server.log).unwrap_or_default());
         }
-        let listed = ureq::get(&listing)
-            .call()
+        let listed = reqwest::blocking::get(&listing)
             .ok()
-            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .and_then(|r| r.text().ok())
             .and_then(|text| serde_json::from_str::<Vec<Value>>(&text).ok());
         if listed.is_some_and(|l| l.len() == apps) {
             return server;

@@ -21,6 +21,15 @@ pub enum MatrixCommand {
     Show(ShowArgs),
     /// Check the Loadfile and rules; exit 0 when valid, 2 with every problem found
     Validate,
+    /// Write the matrix reference (Markdown: dimensions, naming, tiers, skip rules) generated from the Loadfile
+    Doc(DocArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DocArgs {
+    /// Write it to this file instead of stdout (the committed copy is `docs/matrix.md`)
+    #[arg(long, value_name = "PATH")]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -77,13 +86,13 @@ fn check_named_files(s: &Session) -> Result<(), Failure> {
         let graph = crate::graph::build(&s.lf, &s.rules, s.lf.matrix.cells(), &s.lf.default_tier, "kubernetes");
         let ctx = s.ctx(&graph);
         let mut stat = crate::store::StatCache::load(&s.layout.stat_cache());
-        let mut sources = crate::plan::Sources::new(&s.lf.root, &mut stat);
+        let mut sources = crate::observe::Sources::new(&s.lf.root, &mut stat);
         let mut seen = std::collections::BTreeSet::new();
         for (n, node) in graph.nodes.iter().enumerate() {
             if s.rules.rules[node.rule].action != crate::rules::Action::Render {
                 continue;
             }
-            if let Err(e) = crate::plan::statics(&ctx, n, &mut sources)
+            if let Err(e) = crate::observe::statics(&ctx, n, &mut sources)
                 && seen.insert(e.clone())
             {
                 let rule = &s.rules.rules[node.rule];
@@ -162,6 +171,16 @@ pub fn run(loadfile: Option<PathBuf>, cmd: MatrixCommand) -> CmdResult {
                 let _ = writeln!(out, "tiers  {}", tiers.join(", "));
                 for s in lf.skips.iter().filter(|s| s.when.matches(&cell.0)) {
                     let _ = writeln!(out, "skip   on {}: {} ({})", s.backends.join(", "), s.reason, s.origin);
+                }
+            }
+        }
+        MatrixCommand::Doc(a) => {
+            let text = super::matrix_doc::markdown(&lf);
+            match a.out {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| Failure::with_code(super::EXIT_BAD_INPUT, format!("cannot write `{}`: {e}", path.display())))?,
+                None => {
+                    let _ = out.write_all(text.as_bytes());
                 }
             }
         }

@@ -15,7 +15,8 @@ use super::{CmdResult, EXIT_FAILED, EXIT_OK, Failure};
 use crate::diag::Diagnostic;
 use crate::matrix::Cell;
 use crate::metrics::run::{METRICS_FILE, SCHEMA};
-use crate::plan::{self, Sources, State};
+use crate::observe::{self, Sources};
+use crate::plan::State;
 use crate::rules::Action;
 use crate::store::{Index, StatCache};
 
@@ -52,7 +53,7 @@ pub fn run(loadfile: Option<PathBuf>, a: MetricsArgs) -> CmdResult {
     let index = Index::load(&s.layout.journal())?;
     let mut stat = StatCache::load(&s.layout.stat_cache());
     let mut sources = Sources::new(&s.lf.root, &mut stat);
-    let plan = plan::plan(&s.ctx(&graph), &[node], &index, &mut sources)?;
+    let plan = observe::plan(&s.ctx(&graph), &[node], &index, &mut sources)?;
     let build = format!("`loadbuild build '{node_id}'` builds them (it runs the cell's Spark application if needed)");
     let (tree, stale) = match &plan.states[&node] {
         State::Fresh { output, .. } => (s.layout.tree(output), None),

@@ -10,6 +10,8 @@ mod data;
 #[cfg(feature = "kubernetes")]
 mod infra;
 mod matrix;
+mod matrix_doc;
+mod meta;
 mod metrics;
 mod render;
 mod session;
@@ -24,11 +26,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::diag::{self, Diagnostics};
 
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_REGRESSION: u8 = 1;
-pub const EXIT_BAD_INPUT: u8 = 2;
-pub const EXIT_FAILED: u8 = 3;
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use crate::exit::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REGRESSION};
 
 const AFTER_HELP: &str = "\
 Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or cells failed · 130 interrupted.
@@ -44,7 +42,7 @@ docs/runs.md, docs/reports.md.";
 /// (datasets, scenarios, runs, metrics, the report). Every piece is a hashed node, and a build
 /// runs only the nodes whose inputs changed.
 #[derive(Parser, Debug)]
-#[command(name = "loadbuild", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(name = "loadbuild", version = env!("LOADBUILD_VERSION"), after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     /// The Loadfile to use [default: Loadfile.toml in this directory or the nearest parent]
     #[arg(long, global = true, env = "LOADBUILD_FILE", value_name = "PATH")]
@@ -93,6 +91,10 @@ enum Command {
     Baseline(verdicts::BaselineCommand),
     /// Judge one result set against another (report dirs, results.json or baseline YAML)
     Compare(verdicts::CompareArgs),
+    /// Print shell completions for bash, zsh, fish, elvish or PowerShell
+    Completions(meta::CompletionsArgs),
+    /// Print the man page (or write every page with `--out DIR`)
+    Man(meta::ManArgs),
 }
 
 /// Which cells and which tier a command works on.
@@ -170,6 +172,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Infra(c) => infra::run(cli.loadfile, c),
         Command::Baseline(c) => verdicts::baseline(cli.loadfile, c),
         Command::Compare(a) => verdicts::compare(cli.loadfile, a),
+        Command::Completions(a) => meta::completions(a),
+        Command::Man(a) => meta::man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

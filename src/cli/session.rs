@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use super::{Failure, Selection};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::graph::{self, Graph, NodeIx};
+use crate::kinds::Registry;
 use crate::loadfile::{self, Loadfile};
 use crate::matrix::Selector;
 use crate::plan::Ctx;
@@ -18,6 +19,8 @@ pub struct Session {
     pub rules: Rules,
     pub templates: Templates,
     pub layout: Layout,
+    /// The node kinds, with what they keep for the session (render's templates).
+    pub kinds: Registry,
 }
 
 /// The Loadfile named on the command line, or the nearest one.
@@ -57,10 +60,11 @@ impl Session {
     pub fn open(loadfile: Option<PathBuf>) -> Result<Session, Failure> {
         let path = locate(loadfile)?;
         let lf = loadfile::load(&path)?;
-        let rules = rules::load(&lf)?;
+        let kinds = Registry::default();
+        let rules = rules::load(&lf, &|a| kinds.params(a))?;
         let templates = Templates::compile(&rules)?;
         let layout = Layout::new(&lf.cache_dir);
-        Ok(Session { lf, rules, templates, layout })
+        Ok(Session { lf, rules, templates, layout, kinds })
     }
 
     pub fn select(&self, sel: &Selection) -> Result<(String, Selector), Failure> {
@@ -82,7 +86,7 @@ impl Session {
 
     pub fn ctx<'a>(&'a self, graph: &'a Graph) -> Ctx<'a> {
         let vars = minijinja::Value::from(minijinja::value::Serde(&self.lf.vars));
-        Ctx { lf: &self.lf, rules: &self.rules, graph, templates: &self.templates, layout: &self.layout, vars }
+        Ctx { lf: &self.lf, rules: &self.rules, graph, templates: &self.templates, layout: &self.layout, vars, kinds: &self.kinds }
     }
 
     /// Resolves targets: node ids, or rule names (all of that rule's nodes).

@@ -81,9 +81,8 @@ impl Cluster {
     /// Connects as the target says: a kubeconfig file or context when given, else
     /// kube's inference (`$KUBECONFIG`, `~/.kube/config`, then in-cluster). Makes no request.
     pub async fn connect(target: &Target) -> Result<Cluster, ClusterError> {
-        // kube's rustls config takes the process's provider; with both ring and aws-lc-rs in
-        // the tree none is implied, so name ring (a no-op if one was installed already).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        // kube's rustls config takes the process's provider: ring, the project's one TLS stack.
+        crate::http::ensure_tls();
         let options = KubeConfigOptions { context: target.context.clone(), ..Default::default() };
         let config = match &target.kubeconfig {
             Some(path) => {

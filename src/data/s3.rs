@@ -83,6 +83,7 @@ impl S3Target {
             max_retries: 3,
             retry_timeout: Duration::from_secs(30),
         };
+        crate::http::ensure_tls();
         let options = ClientOptions::new()
             .with_allow_http(self.endpoint.starts_with("http://"))
             .with_connect_timeout(Duration::from_secs(5))

@@ -19,13 +19,14 @@ use crate::backend::Backend;
 use crate::backend::services::Services;
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
+use crate::kind::{Prepared, Work};
+use crate::observe;
 use crate::plan::{self, Ctx, Plan, State};
-use crate::rules::Action;
 use crate::schedule::{Budget, Need, Pool, Waiting, pick};
 use crate::store::{Index, Journal, OutputRecord, Record, Status, StoreError, Tree, remove_tree};
 
 mod work;
-use work::{Work, finish_render, make_work, perform, render_inline};
+use work::{finish_in_memory, make_work, perform, render_inline};
 
 /// How to execute.
 #[derive(Debug, Clone)]
@@ -91,8 +92,8 @@ enum Msg {
     Parked(NodeIx),
 }
 
-/// A rendered node waiting for its verdict, for the finisher thread.
-type Parked = (NodeIx, crate::scenario::Rendered, Instant);
+/// In-memory work waiting for its verdict, for the finisher thread.
+type Parked = (NodeIx, Box<dyn Prepared>, Instant);
 
 /// Executes the stale nodes of `plan`.
 pub fn execute(
@@ -130,7 +131,7 @@ pub fn execute(
         }
     }
     // A server stops once every node of this build that needs it has finished.
-    let is_service = |d: &NodeIx| ctx.rules.rules[g.nodes[*d].rule].action == Action::Service;
+    let is_service = |d: &NodeIx| ctx.kind(*d).is_service();
     let mut service_users: HashMap<NodeIx, usize> = HashMap::new();
     for n in waiting_deps.keys() {
         for d in g.nodes[*n].deps.iter().filter(|d| is_service(d)) {
@@ -167,7 +168,7 @@ pub fn execute(
             let (tx, layout) = (tx.clone(), ctx.layout);
             scope.spawn(move || {
                 for (n, rendered, t0) in park_rx {
-                    let result = finish_render(layout, Ok(rendered));
+                    let result = finish_in_memory(layout, Ok(rendered));
                     let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
                 }
             });
@@ -182,13 +183,13 @@ pub fn execute(
                     let t0 = Instant::now();
                     let result = match work {
                         // A render whose shell verdict is still coming waits off the core.
-                        Work::Render(job) => match crate::scenario::prepare(&job, crate::scenario::Validation::Full) {
+                        Work::InMemory(job) => match job.prepare() {
                             Ok(r) if !r.ready() => {
                                 let _ = tx.send(Msg::Parked(n));
                                 let _ = park_tx.send((n, r, t0));
                                 continue;
                             }
-                            rendered => finish_render(layout, rendered),
+                            rendered => finish_in_memory(layout, rendered),
                         },
                         work => {
                             let result = perform(layout, backend, servers, work, out.clone(), &cancel);
@@ -211,8 +212,8 @@ pub fn execute(
                 }
                 let statics = &plan.statics[&n];
                 let dep_outputs: Vec<(NodeIx, Digest)> = g.nodes[n].deps.iter().map(|d| (*d, key_digest(outputs[d]))).collect();
-                let (key, inputs) = plan::key(ctx, n, statics, &dep_outputs);
-                if let State::Fresh { output, .. } = plan::judge(ctx, index, n, key, &inputs) {
+                let (key, inputs) = observe::key(ctx, n, statics, &dep_outputs);
+                if let State::Fresh { output, .. } = observe::judge(ctx, index, n, key, &inputs) {
                     outcomes.insert(n, Outcome::Cutoff);
                     outputs.insert(n, (output, Status::Ok));
                     bar.inc(1);

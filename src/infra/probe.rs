@@ -35,6 +35,7 @@ fn fail(component: &str, object: &str, command: &str, error: impl ToString) -> P
 
 /// S3: put, list and delete one probe object under `probe/` in `bucket`.
 pub async fn s3(component: &str, endpoint: &str, bucket: &str, access: &str, secret: &str) -> Result<(), ProbeFailure> {
+    crate::http::ensure_tls();
     let object = format!("bucket {bucket} at {endpoint}");
     let command = format!("kubectl -n loadbuild logs deployment/{component}");
     let store = AmazonS3Builder::new()
@@ -105,6 +106,7 @@ pub fn tcp(component: &str, addr: &str) -> Result<(), ProbeFailure> {
 /// An HTTP GET of `url` that must answer 200.
 pub async fn http_ok(component: &str, url: &str) -> Result<(), ProbeFailure> {
     let command = format!("kubectl -n loadbuild logs deployment/{component}");
+    crate::http::ensure_tls();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| fail(component, url, &command, e))?;
     let resp = client.get(url).send().await.map_err(|e| fail(component, url, &command, e))?;
     match resp.status().as_u16() {

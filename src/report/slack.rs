@@ -68,6 +68,7 @@ pub fn digest(r: &Results, link: &str) -> Value {
 /// Posts `payload` to `url`; the error names the host only (webhook paths are secrets).
 pub fn post(url: &str, payload: &Value) -> Result<(), String> {
     let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_else(|| "(unparsable URL)".into());
+    crate::http::ensure_tls();
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("starting the HTTP runtime: {e}"))?;
     runtime.block_on(async {

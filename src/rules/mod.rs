@@ -45,7 +45,7 @@ pub enum Action {
     /// Declares a server the backend starts when a dependent runs and stops after the build
     /// (params `kind` and the kind's settings); its output is the server's specification.
     Service,
-    /// Renders templates (its sources) into its outputs and validates them (`crate::scenario`).
+    /// Renders templates (its sources) into its outputs and validates them (`kinds::render`).
     Render,
 }
 
@@ -66,36 +66,11 @@ impl Action {
             _ => None,
         }
     }
-
-    /// `(required, optional)` params of a built-in action.
-    pub fn params(&self) -> (&'static [&'static str], &'static [&'static str]) {
-        match self {
-            Action::Command { .. } | Action::Summary | Action::Report => (&[], &[]),
-            Action::Metrics => (&[], &["history_server"]),
-            Action::Dataset => (&["size"], &["seed"]),
-            Action::Upload => (&["bucket"], &["prefix", "endpoint"]),
-            Action::Toolchain => (&["pins"], &["python"]),
-            Action::Service => (&["kind"], crate::backend::services::PARAMS),
-            Action::Render => (crate::scenario::PARAMS, &[]),
-        }
-    }
-
-    /// The version of a built-in's implementation: part of its nodes' keys.
-    pub fn version(&self) -> String {
-        match self {
-            Action::Command { .. } => "command".into(),
-            Action::Summary => "summary 1".into(),
-            Action::Report => format!("report {}", crate::report::REPORT_VERSION),
-            Action::Dataset => format!("dataset {}", crate::data::GENERATOR_VERSION),
-            Action::Upload => "upload 1".into(),
-            // The parser's reading of event logs and the file it writes.
-            Action::Metrics => format!("metrics parser {} file {}", crate::metrics::PARSER_VERSION, crate::metrics::run::SCHEMA),
-            Action::Toolchain => format!("toolchain {}", crate::backend::toolchain::VERSION),
-            Action::Service => format!("service {}", crate::backend::services::VERSION),
-            Action::Render => crate::scenario::VERSION.into(),
-        }
-    }
 }
+
+/// `(required, optional)` params of an action: each node kind says its own (`Kind::params`),
+/// and [`load`] is told them.
+pub type Params = (&'static [&'static str], &'static [&'static str]);
 
 /// What to do with a command that exits non-zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,8 +158,9 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
     Some((n * mult as f64) as u64)
 }
 
-/// Reads every `*.toml` in the Loadfile's rules directory.
-pub fn load(lf: &Loadfile) -> Result<Rules, Diagnostics> {
+/// Reads every `*.toml` in the Loadfile's rules directory; `params` says which params each
+/// action requires and allows (the node kinds know; see `kinds::Registry::params`).
+pub fn load(lf: &Loadfile, params: &dyn Fn(&Action) -> Params) -> Result<Rules, Diagnostics> {
     let mut files: Vec<_> = match std::fs::read_dir(&lf.rules_dir) {
         Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
         Err(e) => {
@@ -205,7 +181,7 @@ pub fn load(lf: &Loadfile) -> Result<Rules, Diagnostics> {
             }
         };
         let file = SourceFile::new(display_path(&lf.root, path), text);
-        match read_file(file.clone(), lf) {
+        match read_file(file.clone(), lf, params) {
             Ok(rules) => {
                 for (rule, deps) in rules {
                     if let Some((other, _, _)) = declared.iter().find(|(r, _, _)| r.name == rule.name) {
@@ -329,7 +305,7 @@ const RULE_KEYS: &[&str] = &[
 /// A rule as declared, with its dependencies still named (resolved by [`order`]).
 type Declared = (Rule, Vec<Spanned<String>>);
 
-fn read_file(file: SourceFile, lf: &Loadfile) -> Result<Vec<Declared>, Diagnostics> {
+fn read_file(file: SourceFile, lf: &Loadfile, params: &dyn Fn(&Action) -> Params) -> Result<Vec<Declared>, Diagnostics> {
     let (mut r, doc) = Reader::parse(file)?;
     let top = doc.as_table();
     r.check_keys(top, "a rules file", &["rule"]);
@@ -338,7 +314,7 @@ fn read_file(file: SourceFile, lf: &Loadfile) -> Result<Vec<Declared>, Diagnosti
         for (name, item) in rules.iter() {
             let Some(t) = r.table(item, &format!("rule `{name}`")) else { continue };
             let line = item.span().map_or(0, |s| r.file.line_col(s.start).0);
-            if let Some(rule) = read_rule(&mut r, name, t, lf, line) {
+            if let Some(rule) = read_rule(&mut r, name, t, lf, line, params) {
                 out.push(rule);
             }
         }
@@ -349,7 +325,14 @@ fn read_file(file: SourceFile, lf: &Loadfile) -> Result<Vec<Declared>, Diagnosti
     r.diags.into_result(out)
 }
 
-fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line: usize) -> Option<Declared> {
+fn read_rule(
+    r: &mut Reader,
+    name: &str,
+    t: &dyn TableLike,
+    lf: &Loadfile,
+    line: usize,
+    params_of: &dyn Fn(&Action) -> Params,
+) -> Option<Declared> {
     r.check_keys(t, &format!("rule `{name}`"), RULE_KEYS);
     let errors_before = r.diags.len();
     let description = t.get("description").and_then(|i| r.string(i, "`description`")).map(|s| s.value).unwrap_or_default();
@@ -469,7 +452,7 @@ fn read_rule(r: &mut Reader, name: &str, t: &dyn TableLike, lf: &Loadfile, line:
         }
     }
     if let Some(a) = &action {
-        let (required, optional) = a.params();
+        let (required, optional) = params_of(a);
         let span = t.get("params").and_then(|i| i.span()).or_else(|| action_name.as_ref().and_then(|a| a.span.clone()));
         for p in required.iter().filter(|p| !params.contains_key(**p)) {
             r.error(span.clone(), format!("rule `{name}`: action needs param `{p}`")).help =

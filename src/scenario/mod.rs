@@ -133,12 +133,17 @@ pub fn prepare(job: &Job, validation: Validation) -> Result<Rendered, String> {
 
 /// The key inputs a render node adds: its templates' Loadfile variables, and the tier or the
 /// cell list when a template reads them. `sources` are `(name, path)` of the node's sources.
-pub fn key_inputs(ctx: &Ctx, n: NodeIx, sources: &[(String, String)], inputs: &mut BTreeMap<String, Digest>) -> Result<(), String> {
-    let lib = &ctx.templates.scenarios;
+pub fn key_inputs(
+    ctx: &Ctx,
+    lib: &Library,
+    n: NodeIx,
+    sources: &[(String, String)],
+    inputs: &mut BTreeMap<String, Digest>,
+) -> Result<(), String> {
     let rule = ctx.graph.nodes[n].rule;
     let paths: Vec<&str> = sources.iter().map(|(_, rel)| rel.as_str()).collect();
     // Nodes of a rule share their few combinations of templates: each is analysed once.
-    let keys = lib.template_keys(rule, &paths, || template_keys(ctx, rule, &paths))?;
+    let keys = lib.template_keys(rule, &paths, || template_keys(ctx, lib, rule, &paths))?;
     for (name, digest) in &keys.vars {
         inputs.insert(name.clone(), *digest);
     }
@@ -153,8 +158,7 @@ pub fn key_inputs(ctx: &Ctx, n: NodeIx, sources: &[(String, String)], inputs: &m
 }
 
 /// What the templates at `paths` (a node of rule number `rule`) read, for its key.
-fn template_keys(ctx: &Ctx, rule: usize, paths: &[&str]) -> Result<library::TemplateKeys, String> {
-    let lib = &ctx.templates.scenarios;
+fn template_keys(ctx: &Ctx, lib: &Library, rule: usize, paths: &[&str]) -> Result<library::TemplateKeys, String> {
     let rule = &ctx.rules.rules[rule];
     let mut infos = Vec::with_capacity(paths.len());
     for rel in paths {
@@ -196,7 +200,7 @@ fn cell_value(ctx: &Ctx, cell: &crate::matrix::Cell) -> Value {
 
 /// Prepares node `n`'s rendering: its context (the command context plus `matrix`, the list of
 /// its cells, and `tier_budget` in seconds when the tier has a budget) and its files.
-pub fn job(ctx: &Ctx, statics: &Statics, n: NodeIx) -> Result<Job, String> {
+pub fn job(ctx: &Ctx, lib: &Arc<Library>, statics: &Statics, n: NodeIx) -> Result<Job, String> {
     let g = ctx.graph;
     let node = &g.nodes[n];
     let rule = &ctx.rules.rules[node.rule];
@@ -210,7 +214,7 @@ pub fn job(ctx: &Ctx, statics: &Statics, n: NodeIx) -> Result<Job, String> {
     }
     let memo = Arc::new(functions::Memo::default());
     context.insert(functions::MEMO.into(), functions::Memo::value(&memo));
-    let lib = Arc::clone(&ctx.templates.scenarios);
+    let lib = Arc::clone(lib);
     let mut files = Vec::with_capacity(rule.outputs.len());
     for out in &rule.outputs {
         let rel = statics

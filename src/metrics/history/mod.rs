@@ -50,19 +50,20 @@ pub enum HistoryError {
 pub struct HistoryServer {
     /// The URL the server was given as, without a trailing `/`.
     pub base: String,
-    agent: ureq::Agent,
+    /// The client, or why none could be built (reported by the first request).
+    client: Result<reqwest::blocking::Client, String>,
 }
 
 impl HistoryServer {
     /// `timeout` bounds each response: the server may replay a large log before it answers.
     pub fn new(base: &str, timeout: Duration) -> HistoryServer {
-        let agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(Duration::from_secs(10)))
-            .timeout_recv_response(Some(timeout))
-            .http_status_as_error(false)
+        crate::http::ensure_tls();
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
             .build()
-            .into();
-        HistoryServer { base: base.trim_end_matches('/').to_string(), agent }
+            .map_err(|e| format!("building the HTTP client: {}", error_chain(&e)));
+        HistoryServer { base: base.trim_end_matches('/').to_string(), client }
     }
 
     /// The application's jobs in `scope`, from its event log when the server hands it out,
@@ -88,7 +89,7 @@ impl HistoryServer {
         let mut file =
             File::create(&zip_path).map_err(|source| HistoryError::Io { what: format!("writing `{}`", zip_path.display()), source })?;
         // Streamed to disk: a log may be GiBs, and memory must not grow with it.
-        io::copy(&mut response.body_mut().as_reader(), &mut file)
+        io::copy(&mut response, &mut file)
             .map_err(|e| HistoryError::Http { url: url.clone(), detail: format!("reading the log archive: {e}") })?;
         drop(file);
         let log = unzip_log(&zip_path, &scratch.path().join("log")).map_err(|detail| HistoryError::Zip { url, detail })?;
@@ -112,11 +113,12 @@ impl HistoryServer {
         format!("{}/api/v1/{path}", self.base)
     }
 
-    fn get(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, HistoryError> {
-        let mut response = self.agent.get(url).call().map_err(|e| HistoryError::Http { url: url.into(), detail: e.to_string() })?;
+    fn get(&self, url: &str) -> Result<reqwest::blocking::Response, HistoryError> {
+        let client = self.client.as_ref().map_err(|detail| HistoryError::Http { url: url.into(), detail: detail.clone() })?;
+        let response = client.get(url).send().map_err(|e| HistoryError::Http { url: url.into(), detail: error_chain(&e) })?;
         let status = response.status().as_u16();
         if status != 200 {
-            let body = response.body_mut().read_to_string().unwrap_or_default();
+            let body = response.text().unwrap_or_default();
             let body = body.lines().next().unwrap_or("").chars().take(300).collect();
             return Err(HistoryError::Status { url: url.into(), status, body });
         }
@@ -126,9 +128,20 @@ impl HistoryServer {
     /// `GET /api/v1/<path>` as JSON.
     fn json<T: DeserializeOwned>(&self, path: &str) -> Result<T, HistoryError> {
         let url = self.url(path);
-        let mut response = self.get(&url)?;
-        serde_json::from_reader(io::BufReader::new(response.body_mut().as_reader())).map_err(|source| HistoryError::Json { url, source })
+        let response = self.get(&url)?;
+        serde_json::from_reader(io::BufReader::new(response)).map_err(|source| HistoryError::Json { url, source })
     }
+}
+
+/// reqwest's error with its causes (its own text alone is often just "error sending request").
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// Extracts the archive `/logs` returns into `dest` and gives the one log in it: a file, or a
