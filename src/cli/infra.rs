@@ -66,6 +66,9 @@ pub fn run(loadfile: Option<PathBuf>, cmd: InfraCommand) -> CmdResult {
     let cfg = config::read(&path).map_err(|e| Failure::with_code(EXIT_BAD_INPUT, e))?;
     let started = Instant::now();
     let rendered = render::render_all(&cfg).map_err(fail)?;
+    if matches!(cmd, InfraCommand::Up { .. }) {
+        render::validate(&rendered, &cfg.root.join("vendor/schemas")).map_err(fail)?;
+    }
     let rt = runtime()?;
     match cmd {
         InfraCommand::Up { dry_run: true, .. } => {

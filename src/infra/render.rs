@@ -221,6 +221,29 @@ fn label(o: &mut Value, component: &str, key: &Digest, namespace: &str) {
     }
 }
 
+/// Validates every object with the validators `render` uses (strict Kubernetes schemas
+/// embedded in loadbuild; Argo and Spark Operator schemas from `schemas_dir`): each problem
+/// names the component, the object and the field.
+pub fn validate(all: &[Rendered], schemas_dir: &Path) -> Result<(), String> {
+    let validators = crate::scenario::schema::Validators::new(schemas_dir.to_path_buf(), "1.34".into());
+    let mut problems = Vec::new();
+    for r in all {
+        for o in &r.objects {
+            let what =
+                format!("component {}: {} {}", r.name, o["kind"].as_str().unwrap_or("?"), o["metadata"]["name"].as_str().unwrap_or("?"));
+            match validators.validate(o) {
+                Ok(v) => problems.extend(v.iter().map(|v| format!("{what}: at `{}`: {}", v.path, v.rule))),
+                Err(e) => problems.push(format!("{what}: {e}")),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} rendered object(s) do not validate:\n  {}", problems.len(), problems.join("\n  ")))
+    }
+}
+
 /// The objects as one YAML stream with every Secret value and generated token redacted.
 pub fn dry_run_yaml(all: &[Rendered]) -> String {
     let mut out = String::new();
