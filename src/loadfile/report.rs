@@ -83,7 +83,7 @@ impl Default for ReportSettings {
             metrics: vec!["wall_time_s".into(), "job_span_s".into(), "input_rows_per_s".into()],
             threshold: 0.20,
             alpha: 0.05,
-            test: TestChoice::Auto,
+            test: TestChoice::Welch,
             min_samples: 5,
             baselines: "baselines".into(),
             history: "cache/history.jsonl".into(),
