@@ -141,5 +141,12 @@ fn issue_7_history_in_postgresql_gives_trends_and_change_points() {
     let run = report(&p, &bad).code(3);
     assert!(run.stderr.contains(&format!("history database 127.0.0.1:{dead}/postgres")), "{}", run.stderr);
     assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+
+    // Issue 16: tables someone made with other column types are an error naming the database,
+    // never a panic (exit 101).
+    db.batch_execute("ALTER TABLE loadbuild_results ALTER COLUMN n TYPE text").unwrap();
+    let run = report(&p, &url).code(3);
+    assert!(run.stderr.contains(&format!("history database 127.0.0.1:{}/postgres", server.port)), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     drop(server);
 }

@@ -90,6 +90,9 @@ def parser(prog="driver.py"):
     p.add_argument("--jdbc-user", help="write op: database user")
     p.add_argument("--jdbc-password-env", metavar="VAR", help="write op: name of the environment variable holding the password")
     p.add_argument("--jdbc-batchsize", type=int, default=10000, metavar="ROWS", help="write op: rows per JDBC batch insert (default 10000)")
+    p.add_argument("--executors", type=int, default=0, metavar="N", help="classic: wait until N executors have registered before the warm-up (default 0: do not wait)")
+    p.add_argument("--executor-wait", type=float, default=300.0, metavar="SECONDS", help="classic: longest wait for --executors (default 300)")
+    p.add_argument("--tables", metavar="CATALOG.NAMESPACE", help="read the dataset's Iceberg tables NAMESPACE.trips and NAMESPACE.zones (made by tables.py) instead of its Parquet")
     p.add_argument("--event-log-wait", type=float, default=300.0, metavar="SECONDS", help="connect: longest wait for this session's jobs to end in the server's event log (default 300)")
     return p
 
@@ -98,6 +101,12 @@ def check_args(args):
     """Checks that need no Spark; raises UsageError naming the argument and what to do."""
     if args.reps < 1:
         raise UsageError(f"--reps {args.reps}: give at least 1 measured execution")
+    if args.executors < 0:
+        raise UsageError(f"--executors {args.executors}: give 0 (no wait) or the number of executors to wait for")
+    if args.executors > 0 and args.remote is not None:
+        raise UsageError("--executors: a Connect server owns its executors; drop --executors with --remote")
+    if args.tables is not None and args.tables.count(".") != 1:
+        raise UsageError(f"--tables `{args.tables}`: give CATALOG.NAMESPACE, e.g. lb.ds_1gb")
     if args.remote is not None and not args.remote.startswith("sc://"):
         raise UsageError(f"--remote `{args.remote}`: a Spark Connect URL starts with sc:// (e.g. sc://127.0.0.1:15002)")
     if not os.path.isfile(args.sql):
@@ -545,8 +554,16 @@ def run(args, result):
         )
         # Absolute: a Connect server resolves relative paths against its own working directory.
         root = (args.data if is_uri(args.data) else os.path.abspath(args.data)).rstrip("/")
-        spark.read.parquet(root + "/trips").createOrReplaceTempView("trips")
-        spark.read.parquet(root + "/zones/taxi_zone_lookup.parquet").createOrReplaceTempView("zones")
+        if args.executors > 0:
+            have = wait_for_executors(session.sc, args.executors, args.executor_wait)
+            print(f"loadbuild: {args.cell}: {have} executors registered", file=sys.stderr, flush=True)
+        if args.tables:
+            # ext=iceberg: the workload's `trips` and `zones` are the dataset's Iceberg tables.
+            spark.table(f"{args.tables}.trips").createOrReplaceTempView("trips")
+            spark.table(f"{args.tables}.zones").createOrReplaceTempView("zones")
+        else:
+            spark.read.parquet(root + "/trips").createOrReplaceTempView("trips")
+            spark.read.parquet(root + "/zones/taxi_zone_lookup.parquet").createOrReplaceTempView("zones")
         sink = JdbcSink(spark, args) if args.op == "write" else NoopSink(spark)
         sink.prepare(lambda: spark.sql(sql))
 
@@ -575,6 +592,20 @@ def run(args, result):
         result["error"] = f"collecting the event log: {first_lines(error)}"
         return False, files_of(session)
     return True, session.files
+
+
+def wait_for_executors(sc, n, wait_s):
+    """Waits until `n` executors have registered with the driver (the warm-up must not start on
+    fewer); returns how many did. Raises after `wait_s` seconds."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        # The JVM's status tracker lists the driver too.
+        have = len(sc._jsc.sc().statusTracker().getExecutorInfos()) - 1
+        if have >= n:
+            return have
+        if time.monotonic() >= deadline:
+            raise RuntimeError(f"only {have} of {n} executors registered within {wait_s:.0f} s")
+        time.sleep(0.5)
 
 
 def files_of(session):

@@ -77,6 +77,10 @@ pub struct ReportArgs {
     /// samples could settle is inconclusive or `[report] max_repetition_sets` is reached
     #[arg(long)]
     adaptive: bool,
+    /// Fail (exit 1) when a cell is inconclusive, as `[report] fail_on_inconclusive = true`
+    /// does: "could not tell" then fails CI like a regression
+    #[arg(long)]
+    fail_on_inconclusive: bool,
 }
 
 #[derive(Args, Debug)]
@@ -252,10 +256,24 @@ pub fn build(loadfile: Option<PathBuf>, a: BuildArgs) -> CmdResult {
 
 pub fn report(loadfile: Option<PathBuf>, a: ReportArgs) -> CmdResult {
     let s = Session::open(loadfile)?;
-    // Extra repetition sets per cell index, grown by `--adaptive` round by round.
+    // Extra repetition sets per cell index: `[report] applications − 1` for every cell (each
+    // set is one more fresh Spark application), grown by `--adaptive` round by round.
     let mut extra_sets: rustc_hash::FxHashMap<u32, u32> = Default::default();
+    let mut checked_baseline = false;
     let (code, built) = loop {
-        let graph = a.run.scope.graph_with_sets(&s, &extra_sets)?;
+        let mut graph = a.run.scope.graph_with_sets(&s, &extra_sets)?;
+        if extra_sets.is_empty() && s.lf.report.applications > 1 {
+            extra_sets = (0..graph.cells.len() as u32).map(|c| (c, s.lf.report.applications - 1)).collect();
+            graph = a.run.scope.graph_with_sets(&s, &extra_sets)?;
+        }
+        if !checked_baseline {
+            // A malformed baseline is bad input (exit 2, with the file and line), found before
+            // any Spark application runs rather than as a failed report node.
+            let rel = s.lf.report.baseline_file(&graph.backend);
+            crate::report::baseline::load(&s.lf.root.join(&rel))
+                .map_err(|e| Failure::input(format!("{e}\n  = help: fix `{}`, or restore it from version control", rel.display())))?;
+            checked_baseline = true;
+        }
         let targets = s.report_targets(&graph)?;
         let (ex, plan) = run_build(&s, &graph, &targets, &a.run)?;
         let code = print_outcomes(&graph, &plan, &ex);
@@ -289,7 +307,7 @@ pub fn report(loadfile: Option<PathBuf>, a: ReportArgs) -> CmdResult {
         print!("{md}");
     }
     eprintln!("loadbuild: report in `{}`", out.display());
-    Ok(code.max(super::verdicts::after_publish(&s, &out, !a.no_history)))
+    Ok(code.max(super::verdicts::after_publish(&s, &out, !a.no_history, a.fail_on_inconclusive)?))
 }
 
 /// Gives each cell of `rerun` one more repetition set, up to `[report] max_repetition_sets`;
@@ -302,7 +320,7 @@ fn more_sets(s: &Session, graph: &Graph, rerun: &[String], extra_sets: &mut rust
             continue;
         }
         let extra = extra_sets.entry(c as u32).or_default();
-        if *extra + 1 < s.lf.report.max_repetition_sets {
+        if *extra + 1 < s.lf.report.max_repetition_sets.max(s.lf.report.applications) {
             *extra += 1;
             grown.push(id);
         }

@@ -85,8 +85,10 @@ pub fn render(loadfile: Option<PathBuf>, mut a: RenderArgs) -> CmdResult {
         built.len(),
         out.display()
     );
-    let code = if built.len() < targets.len() {
-        eprintln!("loadbuild: {} node(s) failed or were not built; their files were not published", targets.len() - built.len());
+    // A skipped cell (a `[[skip]]` rule for this backend) has no files, and that is no failure.
+    let skipped = targets.iter().filter(|n| matches!(ex.outcomes.get(n), Some(crate::exec::Outcome::Skipped(_)))).count();
+    let code = if built.len() + skipped < targets.len() {
+        eprintln!("loadbuild: {} node(s) failed or were not built; their files were not published", targets.len() - built.len() - skipped);
         code.max(EXIT_FAILED)
     } else {
         code

@@ -17,12 +17,18 @@ use crate::report::input::{CellSamples, MetricSamples};
 use crate::report::model::{BaselineInfo, CellStatus, Results};
 use crate::report::{self, AnalysisInput, CellInput, CellState, HistoryRun, HistoryStore, environment, slack};
 
-/// Records a published report in the history, posts the Slack digest, and returns the exit
-/// status its verdicts call for. A report without `results.json` (the `summary` action) has none.
-pub fn after_publish(s: &Session, out: &Path, record: bool) -> u8 {
-    let Ok(results) = report::read_results(out) else { return EXIT_OK };
+/// Records a published report in the history, posts the Slack digest (once per run id), and
+/// returns the exit status its verdicts call for. A report without `results.json` (the
+/// `summary` action) has none; a `results.json` that cannot be read fails the command.
+pub fn after_publish(s: &Session, out: &Path, record: bool, fail_on_inconclusive: bool) -> Result<u8, Failure> {
+    if !out.join("results.json").exists() {
+        return Ok(EXIT_OK);
+    }
+    let results = report::read_results(out).map_err(|e| {
+        Failure::with_code(EXIT_FAILED, format!("reading the published report: {e}\n  = help: run `loadbuild report` again"))
+    })?;
     let settings = &s.lf.report;
-    let mut code = results.exit_code();
+    let mut code = results.exit_code_with(fail_on_inconclusive || results.settings.fail_on_inconclusive);
     if record {
         let store = HistoryStore::from_env(&settings.history_url_env, s.lf.root.join(&settings.history));
         let run = HistoryRun::from_results(&results, environment::now(), environment::commit(&s.lf.root));
@@ -38,15 +44,37 @@ pub fn after_publish(s: &Session, out: &Path, record: bool) -> u8 {
     if let Ok(url) = std::env::var(&settings.slack_webhook_env)
         && !url.trim().is_empty()
     {
-        let link = std::env::var("LOADBUILD_REPORT_URL").ok().filter(|u| !u.trim().is_empty()).unwrap_or_else(|| {
-            std::path::absolute(out.join("index.html")).unwrap_or_else(|_| out.join("index.html")).display().to_string()
-        });
-        match slack::post(url.trim(), &slack::digest(&results, &link)) {
-            Ok(()) => eprintln!("loadbuild: posted the digest to Slack"),
-            Err(e) => eprintln!("warning: the Slack digest was not posted (the build is not failed for it): {e}"),
-        }
+        post_once(s, out, url.trim(), &results);
     }
-    code
+    Ok(code)
+}
+
+/// Posts the digest unless this run id was posted before (a no-op `report` re-publishes the
+/// same run). The run ids posted are kept in `cache/v2/slack.posted`, one per line.
+fn post_once(s: &Session, out: &Path, url: &str, results: &Results) {
+    let ledger = s.layout.root.join("slack.posted");
+    let posted = std::fs::read_to_string(&ledger).unwrap_or_default();
+    if posted.lines().any(|l| l == results.run.id) {
+        eprintln!("loadbuild: the Slack digest of run `{}` was already posted", results.run.id);
+        return;
+    }
+    let link = std::env::var("LOADBUILD_REPORT_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| std::path::absolute(out.join("index.html")).unwrap_or_else(|_| out.join("index.html")).display().to_string());
+    match slack::post(url, &slack::digest(results, &link)) {
+        Ok(()) => {
+            eprintln!("loadbuild: posted the digest to Slack");
+            let line = format!("{}\n", results.run.id);
+            let written = std::fs::create_dir_all(&s.layout.root).and_then(|_| {
+                std::fs::OpenOptions::new().create(true).append(true).open(&ledger).and_then(|mut f| f.write_all(line.as_bytes()))
+            });
+            if let Err(e) = written {
+                eprintln!("warning: could not note the posted run in `{}`: {e}", ledger.display());
+            }
+        }
+        Err(e) => eprintln!("warning: the Slack digest was not posted (the build is not failed for it): {e}"),
+    }
 }
 
 #[derive(Subcommand, Debug)]

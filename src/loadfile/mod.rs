@@ -15,7 +15,7 @@ use toml_edit::{Item, TableLike};
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::matrix::{self, Dimension, Matrix, NamePart, Selector};
 use raw::{Reader, Spanned};
-pub use report::{Guard, ReportSettings};
+pub use report::{Guard, ReportSettings, SampleUnit};
 
 /// The file name looked for in the current directory and its ancestors.
 pub const FILE_NAME: &str = "Loadfile.toml";
@@ -163,6 +163,7 @@ pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
         None => Default::default(),
     };
 
+    check_local_counts(&mut r, top);
     let report = report::read(&mut r, top, &matrix);
 
     let [rules, templates, cache] = dirs.map(|(_, d)| root.join(d.value));
@@ -182,6 +183,27 @@ pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
         report,
     };
     r.diags.into_result(lf)
+}
+
+/// `vars.local.repetitions` (measured executions per application) is a count the driver
+/// loops over: a negative or zero value would run nothing and measure nothing.
+fn check_local_counts(r: &mut Reader, top: &dyn TableLike) {
+    let Some(local) = top.get("vars").and_then(|v| v.as_table_like()).and_then(|v| v.get("local")).and_then(|l| l.as_table_like()) else {
+        return;
+    };
+    if let Some(item) = local.get("repetitions") {
+        match item.as_integer() {
+            Some(n) if (1..=1000).contains(&n) => {}
+            Some(n) => {
+                r.error(item.span(), format!("`vars.local.repetitions` must be between 1 and 1000, found `{n}`")).help =
+                    Some("it counts the measured executions of each Spark application, e.g. `repetitions = 5`".into());
+            }
+            None => {
+                r.error(item.span(), format!("`vars.local.repetitions` must be an integer, found {}", item.type_name())).help =
+                    Some("e.g. `repetitions = 5`".into());
+            }
+        }
+    }
 }
 
 fn section<'d>(r: &mut Reader, top: &'d dyn TableLike, key: &str) -> Option<&'d dyn TableLike> {

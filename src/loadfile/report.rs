@@ -43,6 +43,38 @@ pub struct ReportSettings {
     /// Name of the variable that holds the Slack webhook URL (no digest when unset).
     pub slack_webhook_env: String,
     pub guards: Vec<Guard>,
+    /// The one metric per cell that gates (`None`: the first of `metrics`). The others are
+    /// compared and shown but stay outside the multiple-testing family and the exit status.
+    pub gate: Option<String>,
+    /// What one sample is: a whole Spark application (the median of its measured executions)
+    /// or, the old way, each execution.
+    pub unit: SampleUnit,
+    /// Fresh Spark applications (repetition sets) `loadbuild report` builds per cell.
+    pub applications: u32,
+    /// Leading measured executions of each application left out of its median (on top of the
+    /// workload driver's own warm-up), while JIT, caches and file listing settle.
+    pub warmups: usize,
+    /// Whether an inconclusive cell fails the report (exit 1), as `--fail-on-inconclusive` does.
+    pub fail_on_inconclusive: bool,
+}
+
+/// What one sample of a cell's metric is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleUnit {
+    /// One value per Spark application: the median of its measured executions after `warmups`.
+    Application,
+    /// One value per measured execution (executions of one application are not independent:
+    /// this overstates the evidence; kept for reports on hand-made or legacy measurements).
+    Execution,
+}
+
+impl SampleUnit {
+    pub fn word(self) -> &'static str {
+        match self {
+            SampleUnit::Application => "application",
+            SampleUnit::Execution => "execution",
+        }
+    }
 }
 
 impl Default for ReportSettings {
@@ -51,20 +83,35 @@ impl Default for ReportSettings {
             metrics: vec!["wall_time_s".into(), "job_span_s".into(), "input_rows_per_s".into()],
             threshold: 0.20,
             alpha: 0.05,
-            test: TestChoice::Auto,
+            test: TestChoice::Welch,
             min_samples: 5,
             baselines: "baselines".into(),
             history: "cache/history.jsonl".into(),
             history_url_env: DEFAULT_HISTORY_URL_ENV.into(),
             history_runs: 100,
-            max_repetition_sets: 3,
+            max_repetition_sets: 10,
             slack_webhook_env: DEFAULT_SLACK_WEBHOOK_ENV.into(),
             guards: Vec::new(),
+            gate: None,
+            unit: SampleUnit::Application,
+            applications: DEFAULT_APPLICATIONS,
+            warmups: DEFAULT_WARMUPS,
+            fail_on_inconclusive: false,
         }
     }
 }
 
+/// Applications per cell by default: chosen from `cargo bench --bench gate` (docs/reports.md).
+pub const DEFAULT_APPLICATIONS: u32 = 6;
+/// Measured executions dropped from each application's median by default (docs/reports.md).
+pub const DEFAULT_WARMUPS: usize = 1;
+
 impl ReportSettings {
+    /// The metric that gates each cell.
+    pub fn gate_metric(&self) -> &str {
+        self.gate.as_deref().or(self.metrics.first().map(String::as_str)).unwrap_or("wall_time_s")
+    }
+
     /// The baseline file for `backend`, relative to the project root.
     pub fn baseline_file(&self, backend: &str) -> PathBuf {
         PathBuf::from(&self.baselines).join(format!("{backend}.yaml"))
@@ -97,6 +144,11 @@ const KEYS: &[&str] = &[
     "max_repetition_sets",
     "slack_webhook_env",
     "guard",
+    "gate",
+    "unit",
+    "applications",
+    "warmups",
+    "fail_on_inconclusive",
 ];
 
 /// Reads `[report]`; absent, every setting takes its default.
@@ -181,8 +233,58 @@ pub fn read(r: &mut Reader, top: &dyn TableLike, m: &Matrix) -> ReportSettings {
             }
         }
     }
+    read_gate(r, t, &mut s);
     s.guards = read_guards(r, t, m);
     s
+}
+
+/// `gate`, `unit`, `applications`, `warmups`, `fail_on_inconclusive`.
+fn read_gate(r: &mut Reader, t: &dyn TableLike, s: &mut ReportSettings) {
+    if let Some(v) = t.get("gate").and_then(|i| r.string(i, "`report.gate`"))
+        && check_metric(r, &v, "`report.gate`")
+    {
+        if s.metrics.contains(&v.value) {
+            s.gate = Some(v.value);
+        } else {
+            r.error(v.span, format!("`report.gate` names `{}`, which `report.metrics` does not list", v.value)).help =
+                Some("the gating metric is one of the judged metrics: add it to `report.metrics`".into());
+        }
+    }
+    if let Some(v) = t.get("unit").and_then(|i| r.string(i, "`report.unit`")) {
+        match v.value.as_str() {
+            "application" => s.unit = SampleUnit::Application,
+            "execution" => s.unit = SampleUnit::Execution,
+            other => {
+                r.error(v.span, format!("unknown sample unit `{other}` in `report.unit`")).help = Some(
+                    "`application` (one value per Spark application: the default) or `execution` (every execution, not independent)".into(),
+                );
+            }
+        }
+    }
+    if let Some(v) = t.get("applications").and_then(|i| r.non_negative(i, "`report.applications`")) {
+        if !(1..=100).contains(&v.value) {
+            r.error(v.span, "`report.applications` must be between 1 and 100").help =
+                Some("each application is one more Spark application per cell and report".into());
+        } else {
+            s.applications = v.value as u32;
+        }
+    }
+    if let Some(v) = t.get("warmups").and_then(|i| r.non_negative(i, "`report.warmups`")) {
+        if v.value > 100 {
+            r.error(v.span, "`report.warmups` must be at most 100").help =
+                Some("it counts measured executions left out of each application's median".into());
+        } else {
+            s.warmups = v.value as usize;
+        }
+    }
+    if let Some(item) = t.get("fail_on_inconclusive") {
+        match item.as_bool() {
+            Some(b) => s.fail_on_inconclusive = b,
+            None => {
+                r.error(item.span(), "`report.fail_on_inconclusive` must be `true` or `false`");
+            }
+        }
+    }
 }
 
 fn read_guards(r: &mut Reader, t: &dyn TableLike, m: &Matrix) -> Vec<Guard> {

@@ -92,6 +92,10 @@ pub struct TaskTotals {
     pub disk_spilled: u64,
     pub input_bytes: u64,
     pub input_records: u64,
+    /// Input of the task attempts that succeeded (neither failed nor killed): the numerators
+    /// of throughput, so a retried task's partial read is not counted twice.
+    pub ok_input_bytes: u64,
+    pub ok_input_records: u64,
     pub shuffle_read_bytes: u64,
     pub fetch_wait_ms: u64,
     pub shuffle_write_bytes: u64,
@@ -163,6 +167,8 @@ impl TaskTotals {
         self.disk_spilled += o.disk_spilled;
         self.input_bytes += o.input_bytes;
         self.input_records += o.input_records;
+        self.ok_input_bytes += o.ok_input_bytes;
+        self.ok_input_records += o.ok_input_records;
         self.shuffle_read_bytes += o.shuffle_read_bytes;
         self.fetch_wait_ms += o.fetch_wait_ms;
         self.shuffle_write_bytes += o.shuffle_write_bytes;
@@ -182,6 +188,10 @@ impl TaskTotals {
         self.disk_spilled += m.disk_spilled;
         self.input_bytes += m.input.bytes;
         self.input_records += m.input.records;
+        if !info.failed && !info.killed {
+            self.ok_input_bytes += m.input.bytes;
+            self.ok_input_records += m.input.records;
+        }
         self.shuffle_read_bytes += m.shuffle_read.remote_bytes + m.shuffle_read.local_bytes;
         self.fetch_wait_ms += m.shuffle_read.fetch_wait_ms;
         self.shuffle_write_bytes += m.shuffle_write.bytes;
@@ -220,5 +230,22 @@ mod tests {
         assert_eq!(agg.jobs[1].succeeded, None, "job 8 never ended");
         assert_eq!(agg.job_span_ms(), None, "an unfinished job leaves no window");
         assert_eq!(fold(&LINES[..5]).executions[&Execution::Measured(1)].job_span_ms(), Some((1000, 4000)));
+    }
+
+    #[test]
+    fn throughput_numerators_count_successful_task_attempts_only() {
+        let task = |failed: bool, records: u64| {
+            format!(
+                r#"{{"Event":"SparkListenerTaskEnd","Stage ID":3,"Stage Attempt ID":0,"Task End Reason":{{"Reason":"{}"}},"Task Info":{{"Launch Time":1000,"Finish Time":2000,"Failed":{failed}}},"Task Metrics":{{"Executor Run Time":900,"JVM GC Time":0,"Memory Bytes Spilled":0,"Disk Bytes Spilled":0,"Input Metrics":{{"Bytes Read":{},"Records Read":{records}}}}}}}"#,
+                if failed { "ExceptionFailure" } else { "Success" },
+                records * 10
+            )
+        };
+        let (bad, good) = (task(true, 400), task(false, 1000));
+        let lines = [LINES[0], LINES[1], bad.as_str(), good.as_str()];
+        let log = fold(&lines);
+        let t = &log.executions[&Execution::Measured(1)].tasks;
+        assert_eq!((t.input_records, t.ok_input_records), (1400, 1000), "the failed attempt's partial read is not throughput");
+        assert_eq!(t.ok_input_bytes, 10_000);
     }
 }

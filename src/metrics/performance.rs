@@ -14,10 +14,18 @@ const fn spec(name: &'static str, unit: Unit, direction: super::Direction, sourc
 pub(crate) const WALL: Spec = spec("wall_time_s", Unit::Seconds, LowerIsBetter, "driver.wall_s");
 pub(crate) const SPAN: Spec =
     spec("job_span_s", Unit::Seconds, LowerIsBetter, "SparkListenerJobStart.Submission Time → SparkListenerJobEnd.Completion Time");
-pub(crate) const INPUT_ROWS: Spec =
-    spec("input_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "Task Metrics.Input Metrics.Records Read / job_span_s");
-pub(crate) const INPUT_BYTES: Spec =
-    spec("input_bytes_per_s", Unit::BytesPerSecond, HigherIsBetter, "Task Metrics.Input Metrics.Bytes Read / job_span_s");
+pub(crate) const INPUT_ROWS: Spec = spec(
+    "input_rows_per_s",
+    Unit::RowsPerSecond,
+    HigherIsBetter,
+    "Task Metrics.Input Metrics.Records Read (successful tasks) / job_span_s",
+);
+pub(crate) const INPUT_BYTES: Spec = spec(
+    "input_bytes_per_s",
+    Unit::BytesPerSecond,
+    HigherIsBetter,
+    "Task Metrics.Input Metrics.Bytes Read (successful tasks) / job_span_s",
+);
 pub(crate) const DRIVER_ROWS: Spec = spec("driver_rows_per_s", Unit::RowsPerSecond, HigherIsBetter, "driver.rows / driver.wall_s");
 pub(crate) const LATENCY: Spec = spec("client_latency_s", Unit::Seconds, LowerIsBetter, "driver.first_result_s");
 /// The metrics measured by the workload driver, not read from the event log.
@@ -52,8 +60,9 @@ pub(crate) fn performance(agg: &ExecutionAgg, driver: Option<&DriverExecution>) 
     vec![
         wall,
         span,
-        per_span(INPUT_ROWS, agg.tasks.input_records, "records read"),
-        per_span(INPUT_BYTES, agg.tasks.input_bytes, "bytes read"),
+        // Successful task attempts only: a failed or killed attempt's partial read is redone.
+        per_span(INPUT_ROWS, agg.tasks.ok_input_records, "records read by successful tasks"),
+        per_span(INPUT_BYTES, agg.tasks.ok_input_bytes, "bytes read by successful tasks"),
         driver_rows,
         latency,
     ]

@@ -5,17 +5,17 @@
 //! any verdict is made, so 1,280 cells of noise do not raise dozens of false alarms. Cells
 //! that failed get no verdicts: their numbers describe a broken run, and testing them would
 //! only inflate the family.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
 use super::baseline::BaselineFile;
-use super::history::{HistoryCell, HistoryRun};
+use super::history::HistoryRun;
 use super::input::CellSamples;
 use super::model::*;
 use crate::loadfile::ReportSettings;
 use crate::metrics::Direction;
-use crate::stats::{self, BootstrapConfig, ChangePointConfig, InconclusiveReason, TestChoice, TestUsed, Verdict, VerdictConfig};
+use crate::stats::{self, BootstrapConfig, BootstrapMethod, InconclusiveReason, TestChoice, TestUsed, Verdict, VerdictConfig};
 
 /// One cell of the tier, as the report action found it.
 #[derive(Debug, Clone)]
@@ -138,13 +138,23 @@ pub fn analyze(input: AnalysisInput) -> Analysis {
             compare_refined(base, &m.samples, stat_direction(m.direction), &cfg)
         })
         .collect();
-    // Phase two: adjust every p-value of the report together, then decide.
-    let ok: Vec<stats::Comparison> = comparisons.iter().filter_map(|c| c.as_ref().ok().cloned()).collect();
-    let mut decisions = stats::decide_all(&ok, &cfg).into_iter();
-    for (&(ci, mi), cmp) in jobs.iter().zip(&comparisons) {
+    // Phase two: adjust the gating metric's p-values of the whole report together, then
+    // decide; the other metrics are decided on their raw p-values and never gate.
+    let gate = s.gate_metric();
+    let gates: Vec<bool> = jobs.iter().map(|&(ci, mi)| cells[ci].metrics[mi].gating).collect();
+    let gating_ok: Vec<stats::Comparison> =
+        jobs.iter().zip(&comparisons).zip(&gates).filter(|(_, g)| **g).filter_map(|((_, c), _)| c.as_ref().ok().cloned()).collect();
+    let tests = gating_ok.iter().filter(|c| c.p_value.is_some()).count();
+    let mut decisions = stats::decide_all(&gating_ok, &cfg).into_iter();
+    for ((&(ci, mi), cmp), &gating) in jobs.iter().zip(&comparisons).zip(&gates) {
         let m = &mut cells[ci].metrics[mi];
         match cmp {
-            Ok(_) => apply(m, decisions.next().expect("one decision per comparison")),
+            Ok(c) if gating => {
+                apply(m, decisions.next().expect("one decision per comparison"), c);
+                let base = &m.baseline.as_ref().expect("jobs have a baseline").samples;
+                power(m, base.clone(), &cfg, tests.max(1));
+            }
+            Ok(c) => apply(m, stats::decide(c, None, &cfg), c),
             Err(e) => {
                 m.verdict = MetricVerdict::Inconclusive;
                 m.reason = Some(format!("the comparison failed: {e}"));
@@ -157,7 +167,7 @@ pub fn analyze(input: AnalysisInput) -> Analysis {
         .iter()
         .map(|r| HistoryRunInfo { run: r.run.clone(), tier: r.tier.clone(), recorded_at: r.recorded_at.clone(), commit: r.commit.clone() })
         .collect();
-    let series = trends(&mut cells, input.history, &history_runs, s);
+    let series = super::trends::trends(&mut cells, input.history, &history_runs, s);
 
     for (cell, inp) in cells.iter_mut().zip(&input.cells) {
         check_guards(cell, inp, s);
@@ -170,7 +180,8 @@ pub fn analyze(input: AnalysisInput) -> Analysis {
     let rerun = cells
         .iter()
         .filter(|c| {
-            c.status == CellStatus::Inconclusive && c.metrics.iter().any(|m| m.verdict == MetricVerdict::Inconclusive && settleable(m))
+            c.status == CellStatus::Inconclusive
+                && c.metrics.iter().any(|m| m.gating && m.verdict == MetricVerdict::Inconclusive && settleable(m))
         })
         .map(|c| c.id.clone())
         .collect();
@@ -184,6 +195,12 @@ pub fn analyze(input: AnalysisInput) -> Analysis {
             test: test_word(s.test).into(),
             min_samples: s.min_samples,
             bootstrap_resamples: cfg.bootstrap.resamples,
+            bootstrap_resamples_refined: BootstrapConfig::default().resamples,
+            gate: gate.to_string(),
+            unit: s.unit.word().into(),
+            warmups: s.warmups,
+            tests,
+            fail_on_inconclusive: s.fail_on_inconclusive,
         },
         environment: input.environment,
         baseline: input.baseline_info,
@@ -319,6 +336,12 @@ fn skeleton(c: &CellInput, s: &ReportSettings, baseline: Option<&BaselineFile>, 
             p_value: None,
             adjusted_p: None,
             trend: None,
+            gating: judged && name.as_str() == s.gate_metric(),
+            tested: None,
+            bootstrap: None,
+            mdc: None,
+            detectable: None,
+            settle: None,
             inconclusive: None,
         });
     }
@@ -336,8 +359,8 @@ fn environment_notes(r: &CellResult, b: &super::baseline::BaselineCell, file: &B
         {
             notes.push(format!(
                 "`{input}` differs from the baseline's ({} → {})",
-                &old[..old.len().min(12)],
-                &digest[..digest.len().min(12)]
+                old.chars().take(12).collect::<String>(),
+                digest.chars().take(12).collect::<String>()
             ));
         }
     }
@@ -354,7 +377,43 @@ fn environment_notes(r: &CellResult, b: &super::baseline::BaselineCell, file: &B
     notes
 }
 
-fn apply(m: &mut MetricResult, d: stats::Decision) {
+/// The minimum detectable change of a gating metric, and for an inconclusive one, what would
+/// settle it.
+fn power(m: &mut MetricResult, base: Vec<f64>, cfg: &VerdictConfig, tests: usize) {
+    let mdc = stats::minimum_detectable_change(&base, &m.samples, cfg, tests);
+    m.mdc = mdc;
+    // Known noise and still no MDC: Mann–Whitney's smallest p cannot pass the bar at these sizes.
+    let noise_known = base.len() >= 2 && m.samples.len() >= 2 && m.relative_change.is_some();
+    m.detectable = if mdc.is_some() { Some(true) } else { noise_known.then_some(false) };
+    if m.verdict != MetricVerdict::Inconclusive || !settleable(m) {
+        return;
+    }
+    let now = format!("{} vs {}", base.len(), m.samples.len());
+    let change = m.relative_change.unwrap_or(cfg.threshold);
+    m.settle = Some(match stats::applications_to_settle(&base, &m.samples, change, cfg, tests) {
+        Some(n) => format!(
+            "about {n} applications per side (now {now}) would settle a change of {} at this noise: `loadbuild report --adaptive`, \
+             or raise `[report] applications`",
+            pct(change)
+        ),
+        None if base.len() < 2 || m.samples.len() < 2 => format!("more applications per side (now {now}): the noise is unknown"),
+        None => format!(
+            "more than {} applications per side would be needed at this noise (now {now}): reduce the noise, or judge a larger \
+             threshold",
+            stats::MAX_APPLICATIONS
+        ),
+    });
+}
+
+fn apply(m: &mut MetricResult, d: stats::Decision, c: &stats::Comparison) {
+    m.tested = d.test.map(|t| match t {
+        TestUsed::Welch => "means".into(),
+        TestUsed::MannWhitney(_) => "ranks".into(),
+    });
+    m.bootstrap = c.bootstrap.map(|b| match b {
+        BootstrapMethod::Exact => "exact".into(),
+        BootstrapMethod::Resampled(n) => format!("{n} resamples"),
+    });
     m.relative_change = d.relative_change;
     m.ci = d.ci.map(|(a, b)| [a, b]);
     m.test = d.test.map(|t| match t {
@@ -363,7 +422,7 @@ fn apply(m: &mut MetricResult, d: stats::Decision) {
         TestUsed::MannWhitney(_) => "mann-whitney asymptotic".into(),
     });
     m.p_value = d.p_value;
-    m.adjusted_p = d.adjusted_p;
+    m.adjusted_p = if m.gating { d.adjusted_p } else { None };
     let (verdict, reason) = match d.verdict {
         Verdict::Regression => (MetricVerdict::Regression, None),
         Verdict::Improvement => (MetricVerdict::Improvement, None),
@@ -407,12 +466,14 @@ fn settle(cell: &mut CellResult) {
     if matches!(cell.status, CellStatus::Skipped | CellStatus::Failed) {
         return;
     }
-    let has = |v: MetricVerdict| cell.metrics.iter().any(|m| m.verdict == v);
-    let judged = |m: &&MetricResult| !matches!(m.verdict, MetricVerdict::Absent | MetricVerdict::NotJudged);
+    // Only the gating metric decides; the others are shown.
+    let has = |v: MetricVerdict| cell.metrics.iter().any(|m| m.gating && m.verdict == v);
+    let judged = |m: &&MetricResult| m.gating && !matches!(m.verdict, MetricVerdict::Absent | MetricVerdict::NotJudged);
     if !cell.metrics.iter().any(|m| judged(&m)) && !cell.guards.iter().any(|g| g.breached) {
         // Measured, but no judged metric has a value: nothing to say it is unchanged.
         cell.status = CellStatus::Inconclusive;
-        let absent: Vec<String> = cell.metrics.iter().filter_map(|m| m.reason.as_ref().map(|r| format!("`{}`: {r}", m.name))).collect();
+        let absent: Vec<String> =
+            cell.metrics.iter().filter(|m| m.gating).filter_map(|m| m.reason.as_ref().map(|r| format!("`{}`: {r}", m.name))).collect();
         cell.reason = Some(format!("no judged metric has a value ({})", absent.join("; ")));
         return;
     }
@@ -478,104 +539,4 @@ fn count_of(c: &mut Counts, s: CellStatus) -> &mut usize {
         CellStatus::Unchanged => &mut c.unchanged,
         CellStatus::Skipped => &mut c.skipped,
     }
-}
-
-/// Trends and change points per cell × metric over the history plus this report.
-///
-/// A point is one distinct measurement: a cell whose metrics output digest was already seen
-/// (the same cached result in a later report, or in another tier's report) adds no point.
-fn trends(cells: &mut [CellResult], history: &[HistoryRun], runs: &[HistoryRunInfo], s: &ReportSettings) -> Vec<Vec<Series>> {
-    let mut by_cell: HashMap<&str, Vec<(usize, &HistoryCell)>> = HashMap::new();
-    for (ri, run) in history.iter().enumerate() {
-        for c in &run.cells {
-            by_cell.entry(c.cell.as_str()).or_default().push((ri, c));
-        }
-    }
-    let cp_cfg = ChangePointConfig { window: 50, max_p: 0.001, min_magnitude: s.threshold / 2.0 };
-    cells
-        .par_iter_mut()
-        .map(|cell| {
-            let past = by_cell.get(cell.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let digest = cell.metrics_digest.clone();
-            let failed = cell.status == CellStatus::Failed;
-            cell.metrics
-                .iter_mut()
-                .map(|m| {
-                    let mut seen: HashSet<&str> = HashSet::new();
-                    let mut series: Series = Vec::new();
-                    for (ri, hc) in past {
-                        if let Some(p) = hc.metrics.get(&m.name)
-                            && seen.insert(hc.digest.as_str())
-                        {
-                            series.push((Some(*ri), p.median));
-                        }
-                    }
-                    if let (Some(sum), Some(d), false) = (&m.summary, &digest, failed)
-                        && !seen.contains(d.as_str())
-                    {
-                        series.push((None, sum.median));
-                    }
-                    m.trend = trend_of(&series, m.direction, runs, s.alpha, &cp_cfg);
-                    series
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn trend_of(
-    series: &[(Option<usize>, f64)],
-    direction: Direction,
-    runs: &[HistoryRunInfo],
-    alpha: f64,
-    cp: &ChangePointConfig,
-) -> Option<TrendOut> {
-    if series.len() < 3 {
-        return None;
-    }
-    let ys: Vec<f64> = series.iter().map(|p| p.1).collect();
-    let mk = stats::mann_kendall(&ys).ok();
-    let ts = stats::theil_sen(&ys).ok();
-    let median = stats::median(&ys).ok().filter(|m| *m != 0.0);
-    let slope_relative = ts.zip(median).map(|(t, m)| t.slope / m.abs());
-    let worse = |up: bool| match direction {
-        Direction::LowerIsBetter => up,
-        Direction::HigherIsBetter => !up,
-    };
-    let trend_dir = match (mk, slope_relative) {
-        (Some(k), Some(sl)) if k.p_value < alpha && sl != 0.0 => {
-            if worse(sl > 0.0) {
-                "worsening"
-            } else {
-                "improving"
-            }
-        }
-        _ => "flat",
-    };
-    let change_points = stats::change_points(&ys, cp)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            let (run, commit, recorded_at) = match series[c.index].0 {
-                Some(ri) => (runs[ri].run.clone(), runs[ri].commit.clone(), Some(runs[ri].recorded_at.clone())),
-                None => ("this".to_string(), None, None),
-            };
-            let rel = c.relative_change();
-            ChangePointOut {
-                run,
-                commit,
-                recorded_at,
-                relative_change: rel,
-                p_value: c.p_value,
-                effect: if worse(rel > 0.0) { "worse" } else { "better" }.into(),
-            }
-        })
-        .collect();
-    Some(TrendOut {
-        points: series.len(),
-        slope_relative,
-        mann_kendall_p: mk.map(|k| k.p_value),
-        direction: trend_dir.into(),
-        change_points,
-    })
 }

@@ -71,16 +71,24 @@ pub fn parse(text: &str) -> Result<BaselineFile, String> {
         return Err(format!("schema `{}` is not one this loadbuild reads (`{BASELINE_SCHEMA}`)", file.schema));
     }
     for (id, cell) in &file.cells {
+        let at = line_of(text, id);
         if !file.environments.contains_key(&cell.environment) {
-            return Err(format!("cell `{id}` names environment `{}`, which `environments` does not hold", cell.environment));
+            return Err(format!("{at}cell `{id}` names environment `{}`, which `environments` does not hold", cell.environment));
         }
         for (name, m) in &cell.metrics {
             if let Some(bad) = m.samples.iter().find(|v| !v.is_finite()) {
-                return Err(format!("cell `{id}` metric `{name}` holds the non-finite sample `{bad}`"));
+                return Err(format!("{at}cell `{id}` metric `{name}` holds the non-finite sample `{bad}`"));
             }
         }
     }
     Ok(file)
+}
+
+/// `line N: ` of the first line that starts (after indentation) with the key `id:`, or nothing.
+fn line_of(text: &str, id: &str) -> String {
+    text.lines()
+        .position(|l| l.trim_start().strip_prefix(id).is_some_and(|rest| rest.starts_with(':')))
+        .map_or(String::new(), |i| format!("line {}: ", i + 1))
 }
 
 /// The YAML text of a baseline file, with a header saying what it is.
@@ -189,6 +197,6 @@ mod tests {
     fn a_dangling_environment_is_an_error_naming_the_cell() {
         let text = "schema: 1\nenvironments: {}\ncells:\n  c1:\n    environment: nope\n    run: r\n    metrics: {}\n";
         let e = parse(text).unwrap_err();
-        assert!(e.contains("cell `c1` names environment `nope`"), "{e}");
+        assert!(e.contains("line 4: cell `c1` names environment `nope`"), "{e}");
     }
 }

@@ -248,31 +248,36 @@ mod pg {
              ) last ORDER BY seq",
             &[&project, &backend, &(limit as i64)],
         )?;
-        let seqs: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        // `try_get`: tables made by someone else with other column types are an error, not a panic.
+        let seqs: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
         let mut runs: Vec<HistoryRun> = rows
             .iter()
-            .map(|r| HistoryRun {
-                schema: HISTORY_SCHEMA,
-                run: r.get(1),
-                project: project.to_string(),
-                tier: r.get(2),
-                backend: backend.to_string(),
-                recorded_at: r.get(3),
-                commit: r.get(4),
-                loadbuild: r.get(5),
-                cells: Vec::new(),
+            .map(|r| {
+                Ok(HistoryRun {
+                    schema: HISTORY_SCHEMA,
+                    run: r.try_get(1)?,
+                    project: project.to_string(),
+                    tier: r.try_get(2)?,
+                    backend: backend.to_string(),
+                    recorded_at: r.try_get(3)?,
+                    commit: r.try_get(4)?,
+                    loadbuild: r.try_get(5)?,
+                    cells: Vec::new(),
+                })
             })
-            .collect();
+            .collect::<Result<_, postgres::Error>>()?;
         let mut cells: Vec<BTreeMap<String, HistoryCell>> = vec![BTreeMap::new(); runs.len()];
         let results = client
             .query("SELECT run_seq, cell, digest, metric, n, median, mean FROM loadbuild_results WHERE run_seq = ANY($1)", &[&seqs])?;
         for r in results {
-            let seq: i64 = r.get(0);
-            let at = seqs.binary_search(&seq).expect("results belong to the runs selected");
-            let cell: String = r.get(1);
-            let entry = cells[at].entry(cell.clone()).or_insert_with(|| HistoryCell { cell, digest: r.get(2), metrics: BTreeMap::new() });
-            let n: i32 = r.get(4);
-            entry.metrics.insert(r.get(3), HistoryPoint { n: n as usize, median: r.get(5), mean: r.get(6) });
+            let seq: i64 = r.try_get(0)?;
+            let Ok(at) = seqs.binary_search(&seq) else { continue };
+            let cell: String = r.try_get(1)?;
+            let digest: String = r.try_get(2)?;
+            let n: i32 = r.try_get(4)?;
+            let point = HistoryPoint { n: n.max(0) as usize, median: r.try_get(5)?, mean: r.try_get(6)? };
+            let entry = cells[at].entry(cell.clone()).or_insert_with(|| HistoryCell { cell, digest, metrics: BTreeMap::new() });
+            entry.metrics.insert(r.try_get(3)?, point);
         }
         for (run, cells) in runs.iter_mut().zip(cells) {
             run.cells = cells.into_values().collect();
@@ -289,7 +294,7 @@ mod pg {
             &[&run.run, &run.project, &run.tier, &run.backend, &run.recorded_at, &run.commit, &run.loadbuild],
         )?;
         let Some(row) = inserted else { return Ok(false) };
-        let seq: i64 = row.get(0);
+        let seq: i64 = row.try_get(0)?;
         let (mut cell, mut digest, mut metric, mut n, mut median, mut mean) = (vec![], vec![], vec![], vec![], vec![], vec![]);
         for c in &run.cells {
             for (name, p) in &c.metrics {

@@ -43,6 +43,22 @@ impl CellSamples {
         !self.run_succeeded || self.succeeded == Some(false)
     }
 
+    /// One application's measurement as one sample per metric: the median of its measured
+    /// executions after the first `warmups` (all of them when no more remain). The
+    /// executions of one application share its JIT, caches and server, so they are not
+    /// independent samples; the application is.
+    pub fn per_application(mut self, warmups: usize) -> CellSamples {
+        for m in self.metrics.values_mut() {
+            if m.values.is_empty() {
+                continue;
+            }
+            let kept = if m.values.len() > warmups { &m.values[warmups..] } else { &m.values[..] };
+            let median = crate::stats::median(kept).expect("metric values are finite and not empty");
+            m.values = vec![median];
+        }
+        self
+    }
+
     /// One cell's repetition sets as one measurement: samples concatenated in set order; a
     /// failure in any set fails the cell (its error is the first set's that failed).
     pub fn merge(sets: Vec<CellSamples>) -> CellSamples {

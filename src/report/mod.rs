@@ -14,6 +14,7 @@ pub mod input;
 pub mod model;
 pub mod render;
 pub mod slack;
+mod trends;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,7 @@ use crate::loadfile::ReportSettings;
 use model::{BaselineInfo, DimensionInfo, Environment, RunInfo};
 
 /// Bump when the report's analysis or files change for the same inputs: part of its node key.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
 /// What the `report` action needs, gathered by the executor from the graph and the cache.
 #[derive(Debug, Clone)]
@@ -72,7 +73,7 @@ pub const FILES: &[&str] = &["index.html", "summary.md", "junit.xml", "results.j
 
 /// Runs the `report` action: analysis and every file, written into `out`.
 pub fn build(job: &ReportJob, out: &Path) -> Result<Analysis, String> {
-    let cells: Vec<CellInput> = job.cells.par_iter().map(cell_input).collect();
+    let cells: Vec<CellInput> = job.cells.par_iter().map(|c| cell_input(c, &job.settings)).collect();
     let baseline_rel = job.settings.baseline_file(&job.backend);
     let baseline = baseline::load(&job.root.join(&baseline_rel))?;
     let history = job.history.load(&job.project, &job.backend, job.settings.history_runs).map_err(|e| {
@@ -113,13 +114,18 @@ pub fn build(job: &ReportJob, out: &Path) -> Result<Analysis, String> {
     Ok(analysis)
 }
 
-fn cell_input(c: &CellJob) -> CellInput {
+fn cell_input(c: &CellJob, s: &ReportSettings) -> CellInput {
+    // One sample per application (repetition set), or every execution with `unit = "execution"`.
+    let read = |dir: &Path| {
+        input::read(dir).map(|cs| match s.unit {
+            crate::loadfile::SampleUnit::Application => cs.per_application(s.warmups),
+            crate::loadfile::SampleUnit::Execution => cs,
+        })
+    };
     let state = match (&c.skip, c.deps.as_slice()) {
         (Some((reason, rule)), _) => CellState::Skipped { reason: reason.clone(), rule: rule.clone() },
         (None, []) => CellState::Missing,
-        (None, [d]) => {
-            CellState::Measured { node: d.node.clone(), digest: d.digest.clone(), node_failed: d.failed, samples: input::read(&d.dir) }
-        }
+        (None, [d]) => CellState::Measured { node: d.node.clone(), digest: d.digest.clone(), node_failed: d.failed, samples: read(&d.dir) },
         (None, sets) => {
             // Several repetition sets: one cell measured more often. Its digest covers every set,
             // so history and run ids tell it from the first set alone.
@@ -128,7 +134,7 @@ fn cell_input(c: &CellJob) -> CellInput {
                 node: sets[0].node.clone(),
                 digest: crate::hash::Digest::of("loadbuild 2026-11 repetition sets", &digests).to_hex(),
                 node_failed: sets.iter().any(|d| d.failed),
-                samples: sets.iter().map(|d| input::read(&d.dir)).collect::<Result<Vec<_>, _>>().map(input::CellSamples::merge),
+                samples: sets.iter().map(|d| read(&d.dir)).collect::<Result<Vec<_>, _>>().map(input::CellSamples::merge),
             }
         }
     };
@@ -153,6 +159,10 @@ pub fn settings_key(s: &ReportSettings) -> serde_json::Value {
         "history_url_env": s.history_url_env,
         "history_runs": s.history_runs,
         "guards": guards,
+        "gate": s.gate_metric(),
+        "unit": s.unit.word(),
+        "warmups": s.warmups,
+        "fail_on_inconclusive": s.fail_on_inconclusive,
     })
 }
 

@@ -45,7 +45,27 @@ pub struct SettingsEcho {
     pub alpha: f64,
     pub test: String,
     pub min_samples: usize,
+    /// Resamples of the first pass over every comparison (when the exact bootstrap does not
+    /// apply); each metric's `bootstrap` says what its CI actually used.
     pub bootstrap_resamples: usize,
+    /// Resamples of the second pass, for CIs that end near the threshold.
+    #[serde(default)]
+    pub bootstrap_resamples_refined: usize,
+    /// The metric that gates each cell; the others are shown but do not fail the report.
+    #[serde(default)]
+    pub gate: String,
+    /// `application` (one sample per Spark application) or `execution`.
+    #[serde(default)]
+    pub unit: String,
+    /// Measured executions left out of each application's median.
+    #[serde(default)]
+    pub warmups: usize,
+    /// Comparisons in the Benjamini–Hochberg family (one per judged cell).
+    #[serde(default)]
+    pub tests: usize,
+    /// Inconclusive cells fail the report (exit 1).
+    #[serde(default)]
+    pub fail_on_inconclusive: bool,
 }
 
 /// What the measurements depend on besides the cell itself.
@@ -233,6 +253,28 @@ pub struct MetricResult {
     /// Benjamini–Hochberg-adjusted across every test of this report.
     pub adjusted_p: Option<f64>,
     pub trend: Option<TrendOut>,
+    /// Whether this metric gates the cell (one per cell); the others are compared with raw,
+    /// unadjusted p-values, shown, and never change the cell's status.
+    #[serde(default)]
+    pub gating: bool,
+    /// What the p-value tests: `means` (Welch) or `ranks` (Mann–Whitney). The change and its
+    /// CI are always of medians.
+    #[serde(default)]
+    pub tested: Option<String>,
+    /// How the CI was computed: `exact` or `N resamples`.
+    #[serde(default)]
+    pub bootstrap: Option<String>,
+    /// Minimum detectable change of a gating metric: the smallest change in the bad direction
+    /// flagged with 80% power at this cell's noise, sizes and the report's family; `None` when
+    /// unknown, and `f64::INFINITY` is never written (see `detectable`).
+    #[serde(default)]
+    pub mdc: Option<f64>,
+    /// `false` when no change at all could be flagged at these sizes.
+    #[serde(default)]
+    pub detectable: Option<bool>,
+    /// For an inconclusive gating metric: what would settle it.
+    #[serde(default)]
+    pub settle: Option<String>,
     /// Why the verdict is inconclusive, as the statistics gave it (not in `results.json`).
     #[serde(skip)]
     pub inconclusive: Option<crate::stats::InconclusiveReason>,
@@ -284,12 +326,18 @@ pub struct GuardResult {
 }
 
 impl Results {
-    /// `1` when a regression or guard breach was found, `3` when cells failed, else `0`; cells
-    /// that failed outrank regressions because the results are incomplete.
+    /// `1` when a regression or guard breach was found (or an inconclusive cell, with
+    /// `fail_on_inconclusive`), `3` when cells failed, else `0`; cells that failed outrank
+    /// regressions because the results are incomplete.
     pub fn exit_code(&self) -> u8 {
+        self.exit_code_with(self.settings.fail_on_inconclusive)
+    }
+
+    /// [`Results::exit_code`], with inconclusive cells failing when `fail_on_inconclusive`.
+    pub fn exit_code_with(&self, fail_on_inconclusive: bool) -> u8 {
         if self.counts.failed > 0 {
             crate::exit::EXIT_FAILED
-        } else if self.counts.regression + self.counts.guard > 0 {
+        } else if self.counts.regression + self.counts.guard > 0 || (fail_on_inconclusive && self.counts.inconclusive > 0) {
             crate::exit::EXIT_REGRESSION
         } else {
             crate::exit::EXIT_OK
@@ -310,7 +358,7 @@ impl CellResult {
             CellStatus::Improvement => MetricVerdict::Improvement,
             _ => return None,
         };
-        self.metrics.iter().filter(|m| m.verdict == want).max_by(|a, b| badness(a).total_cmp(&badness(b)))
+        self.metrics.iter().filter(|m| m.gating && m.verdict == want).max_by(|a, b| badness(a).total_cmp(&badness(b)))
     }
 }
 

@@ -50,6 +50,11 @@ pub struct Checkers<'a> {
 /// Checks `text`, the content of the rendered file `file`.
 pub fn check(file: &str, text: &str, with: &Checkers) -> Vec<Problem> {
     let problem = |place: String, rule: String| Problem { file: file.to_string(), place, rule };
+    // A Dockerfile is linted by hadolint where it is built (tests/scenario_semantics.rs does);
+    // here it must only hold no template syntax.
+    if file.rsplit('/').next() == Some("Dockerfile") {
+        return leftover_syntax(text).into_iter().map(|(p, r)| problem(p, r)).collect();
+    }
     let ext = file.rsplit_once('.').map_or("", |(_, e)| e);
     match ext {
         "yaml" | "yml" => check_yaml(text, with).into_iter().map(|(p, r)| problem(p, r)).collect(),
@@ -62,7 +67,7 @@ pub fn check(file: &str, text: &str, with: &Checkers) -> Vec<Problem> {
         },
         _ => vec![problem(
             String::new(),
-            format!("loadbuild has no validator for `.{ext}` files; render `.yaml`, `.sh`, `.conf` or `.json`"),
+            format!("loadbuild has no validator for `.{ext}` files; render `.yaml`, `.sh`, `.conf`, `.json` or a `Dockerfile`"),
         )],
     }
 }

@@ -36,11 +36,32 @@ impl Default for BootstrapConfig {
     }
 }
 
+/// How a bootstrap interval was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootstrapMethod {
+    /// The exact bootstrap distribution (no resampling, no Monte Carlo error).
+    Exact,
+    /// This many resamples were drawn.
+    Resampled(usize),
+}
+
 /// Percentile-bootstrap confidence interval of `median(current) / median(baseline) − 1`.
 ///
-/// Errors when a resampled baseline median is not positive: the relative change of a metric
-/// that is 0 (or negative) in the baseline has no meaning.
+/// The relative change is defined only for a positive baseline median, so the interval is
+/// that of the bootstrap distribution *conditioned on a positive resampled baseline median*: a
+/// zero among positive baseline values (an execution that read nothing) only removes the rare
+/// resamples whose median is 0. Errors when the baseline median itself is not positive, or when
+/// most resamples would have a non-positive baseline median.
 pub fn relative_change_ci(baseline: &[f64], current: &[f64], cfg: &BootstrapConfig) -> Result<(f64, f64), StatsError> {
+    relative_change_ci_with_method(baseline, current, cfg).map(|(lo, hi, _)| (lo, hi))
+}
+
+/// [`relative_change_ci`], saying whether the interval is exact or how many resamples it took.
+pub fn relative_change_ci_with_method(
+    baseline: &[f64],
+    current: &[f64],
+    cfg: &BootstrapConfig,
+) -> Result<(f64, f64, BootstrapMethod), StatsError> {
     ensure_finite("baseline", baseline)?;
     ensure_finite("current", current)?;
     ensure_len("bootstrap", "baseline", baseline, 1)?;
@@ -52,23 +73,33 @@ pub fn relative_change_ci(baseline: &[f64], current: &[f64], cfg: &BootstrapConf
         return Err(StatsError::InvalidParameter { name: "confidence", expected: "strictly between 0 and 1", value: cfg.confidence });
     }
     let tail = (1.0 - cfg.confidence) / 2.0;
-    if let Some(ci) = exact_ci(baseline, current, tail, cfg.resamples)? {
-        return Ok(ci);
+    let observed = super::summary::median_of_finite(baseline);
+    if observed <= 0.0 {
+        return Err(StatsError::NonPositiveBaseline { median: observed });
+    }
+    if let Some((lo, hi)) = exact_ci(baseline, current, tail, cfg.resamples)? {
+        return Ok((lo, hi, BootstrapMethod::Exact));
     }
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(cfg.seed);
     let mut base = Resampler::new(baseline);
     let mut cur = Resampler::new(current);
     let mut changes = Vec::with_capacity(cfg.resamples);
+    let mut non_positive = 0usize;
     for _ in 0..cfg.resamples {
         let base_median = base.median(&mut rng);
         let cur_median = cur.median(&mut rng);
         if base_median <= 0.0 {
-            return Err(StatsError::NonPositiveBaseline { median: base_median });
+            // Conditioned on a positive baseline median: this resample has no relative change.
+            non_positive += 1;
+            continue;
         }
         changes.push(cur_median / base_median - 1.0);
     }
+    if non_positive * 2 > cfg.resamples {
+        return Err(StatsError::NonPositiveBaseline { median: 0.0 });
+    }
     // Two selections instead of a sort: the same order statistics, in O(resamples).
-    Ok((quantile_select(&mut changes, tail), quantile_select(&mut changes, 1.0 - tail)))
+    Ok((quantile_select(&mut changes, tail), quantile_select(&mut changes, 1.0 - tail), BootstrapMethod::Resampled(cfg.resamples)))
 }
 
 /// Sample sizes up to which the exact distributions are computed (binomial coefficients and
@@ -85,9 +116,12 @@ fn exact_ci(baseline: &[f64], current: &[f64], tail: f64, budget: usize) -> Resu
     if base.len().saturating_mul(cur.len()) > budget {
         return Ok(None);
     }
-    if let Some(&(median, _)) = base.iter().find(|(m, _)| *m <= 0.0) {
-        return Err(StatsError::NonPositiveBaseline { median });
+    // Conditioned on a positive baseline median (see `relative_change_ci`).
+    let excluded: f64 = base.iter().filter(|(m, _)| *m <= 0.0).map(|(_, p)| p).sum();
+    if excluded > 0.5 {
+        return Err(StatsError::NonPositiveBaseline { median: 0.0 });
     }
+    let base: Vec<(f64, f64)> = base.into_iter().filter(|(m, _)| *m > 0.0).collect();
     let mut changes: Vec<(f64, f64)> = base.iter().flat_map(|&(b, pb)| cur.iter().map(move |&(c, pc)| (c / b - 1.0, pb * pc))).collect();
     changes.sort_by(|x, y| x.0.total_cmp(&y.0));
     Ok(Some((discrete_quantile(&changes, tail), discrete_quantile(&changes, 1.0 - tail))))

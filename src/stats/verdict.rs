@@ -5,7 +5,7 @@
 //! beyond the threshold in the metric's bad direction (criterion.rs practice).
 use std::fmt;
 
-use super::bootstrap::{BootstrapConfig, relative_change_ci};
+use super::bootstrap::{BootstrapConfig, BootstrapMethod, relative_change_ci_with_method};
 use super::error::{StatsError, ensure_finite};
 use super::fdr::benjamini_hochberg;
 use super::mannwhitney::{MwuMethod, mann_whitney_min_p, mann_whitney_u};
@@ -77,6 +77,11 @@ pub struct Comparison {
     pub p_value: Option<f64>,
     /// Set when no p-value adjustment could make this conclusive.
     pub blocked: Option<InconclusiveReason>,
+    /// The smallest p-value the test could give at these sizes (Mann–Whitney without ties);
+    /// `None` for Welch, whose p has no floor.
+    pub min_p: Option<f64>,
+    /// How the CI was computed.
+    pub bootstrap: Option<BootstrapMethod>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -96,9 +101,13 @@ pub enum InconclusiveReason {
     },
     /// The relative change of a metric that is 0 (or negative) in the baseline is undefined.
     NonPositiveBaseline,
-    /// Even perfectly separated samples could not give p < α with this test and these sizes.
+    /// Even perfectly separated samples could not give p < α with this test and these sizes,
+    /// after Benjamini–Hochberg over `tests` comparisons: their p `min_p` would be adjusted to
+    /// `min_adjusted` (equal to `min_p` when the raw p alone is already too large).
     CannotReachSignificance {
         min_p: f64,
+        min_adjusted: f64,
+        tests: usize,
         alpha: f64,
     },
     /// The CI of the relative change holds values both within and beyond ±threshold.
@@ -141,6 +150,8 @@ pub fn compare(baseline: &[f64], current: &[f64], direction: Direction, cfg: &Ve
         test: None,
         p_value: None,
         blocked: None,
+        min_p: None,
+        bootstrap: None,
     };
     if !baseline.is_empty() && !current.is_empty() {
         let base_median = median_of_finite(baseline);
@@ -168,13 +179,17 @@ pub fn compare(baseline: &[f64], current: &[f64], direction: Direction, cfg: &Ve
         cmp.test = Some(TestUsed::MannWhitney(mw.method));
         cmp.p_value = Some(mw.p_value);
         let min_p = mann_whitney_min_p(baseline.len(), current.len());
+        cmp.min_p = Some(min_p);
         if min_p >= cfg.alpha {
-            cmp.blocked = Some(InconclusiveReason::CannotReachSignificance { min_p, alpha: cfg.alpha });
+            cmp.blocked = Some(InconclusiveReason::CannotReachSignificance { min_p, min_adjusted: min_p, tests: 1, alpha: cfg.alpha });
             return Ok(cmp);
         }
     }
-    match relative_change_ci(baseline, current, &cfg.bootstrap) {
-        Ok(ci) => cmp.ci = Some(ci),
+    match relative_change_ci_with_method(baseline, current, &cfg.bootstrap) {
+        Ok((lo, hi, method)) => {
+            cmp.ci = Some((lo, hi));
+            cmp.bootstrap = Some(method);
+        }
         Err(StatsError::NonPositiveBaseline { .. }) => {
             cmp.blocked = Some(InconclusiveReason::NonPositiveBaseline);
         }
@@ -202,15 +217,37 @@ pub fn decide(cmp: &Comparison, adjusted_p: Option<f64>, cfg: &VerdictConfig) ->
 
 /// Adjusts the p-values of all `comparisons` together (Benjamini–Hochberg over every one that
 /// has a p-value, blocked ones included, so the family size m counts every test run) and
-/// decides each; O(m log m).
+/// decides each.
+///
+/// An inconclusive comparison whose test has a floor on p (Mann–Whitney) is then checked
+/// against the bar Benjamini–Hochberg actually applies in this family: its p replaced by the
+/// smallest possible one, the others as they are. If even that adjusts to α or more, no data
+/// of these sizes could have settled it, and the reason says so. O(m log m), plus O(m log m)
+/// per such comparison.
 pub fn decide_all(comparisons: &[Comparison], cfg: &VerdictConfig) -> Vec<Decision> {
     let raw: Vec<f64> = comparisons.iter().filter_map(|c| c.p_value).collect();
     let mut adjusted = benjamini_hochberg(&raw).expect("test p-values lie within [0, 1]").into_iter();
+    let mut at = 0usize;
     comparisons
         .iter()
         .map(|c| {
             let q = c.p_value.and_then(|_| adjusted.next());
-            decide(c, q, cfg)
+            let mut d = decide(c, q, cfg);
+            if let (Some(_), Some(min_p), Verdict::Inconclusive { .. }) = (c.p_value, c.min_p, d.verdict)
+                && c.blocked.is_none()
+            {
+                let mut best = raw.clone();
+                best[at] = min_p;
+                let min_adjusted = benjamini_hochberg(&best).expect("test p-values lie within [0, 1]")[at];
+                if min_adjusted >= cfg.alpha {
+                    let reason = InconclusiveReason::CannotReachSignificance { min_p, min_adjusted, tests: raw.len(), alpha: cfg.alpha };
+                    d.verdict = Verdict::Inconclusive { reason };
+                }
+            }
+            if c.p_value.is_some() {
+                at += 1;
+            }
+            d
         })
         .collect()
 }
@@ -259,9 +296,14 @@ impl fmt::Display for InconclusiveReason {
             InconclusiveReason::NonPositiveBaseline => {
                 write!(f, "the baseline median is not positive, so a relative change is undefined")
             }
-            InconclusiveReason::CannotReachSignificance { min_p, alpha } => {
-                write!(f, "these sample sizes cannot reach significance: the smallest possible p is `{min_p:.3}`, alpha is `{alpha}`")
+            InconclusiveReason::CannotReachSignificance { min_p, tests: 1, alpha, .. } => {
+                write!(f, "these sample sizes cannot reach significance: the smallest possible p is `{min_p:.4}`, alpha is `{alpha}`")
             }
+            InconclusiveReason::CannotReachSignificance { min_p, min_adjusted, tests, alpha } => write!(
+                f,
+                "these sample sizes cannot reach significance: the smallest possible p `{min_p:.4}` becomes `{min_adjusted:.4}` after \
+                 Benjamini–Hochberg over `{tests}` tests, alpha is `{alpha}`"
+            ),
             InconclusiveReason::CiStraddlesThreshold { lo, hi, threshold } => write!(
                 f,
                 "the ci of the change `[{:+.1}%, {:+.1}%]` straddles the threshold `±{:.0}%`",

@@ -27,6 +27,10 @@ reason = "no sink for size m here"
 
 [report]
 metrics = ["wall_time_s", "input_rows_per_s"]
+# Fixtures set every execution's value: each is a sample here (tests of the gate's
+# application unit set `unit = "application"` themselves).
+unit = "execution"
+applications = 1
 "#;
 
 pub const RULES: &str = r#"

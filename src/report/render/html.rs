@@ -68,7 +68,8 @@ pub fn html(a: &Analysis) -> String {
     );
     let _ = writeln!(
         h,
-        "<footer>Run <code>{}</code> · loadbuild {} · {} · charts by Apache ECharts (Apache-2.0)</footer>",
+        "{}<footer>Run <code>{}</code> · loadbuild {} · {} · charts by Apache ECharts (Apache-2.0)</footer>",
+        detectable(r),
         esc(&r.run.id),
         esc(&r.run.loadbuild_version),
         esc(&r.environment.machine)
@@ -77,6 +78,43 @@ pub fn html(a: &Analysis) -> String {
         h,
         "<script id=\"report-data\" type=\"application/json\">{data}</script>\n<script>\n{ECHARTS}\n</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>\n"
     );
+    h
+}
+
+/// Each judged cell's gating metric with its minimum detectable change and, when
+/// inconclusive, what would settle it.
+fn detectable(r: &crate::report::model::Results) -> String {
+    let mut h = String::new();
+    let rows: Vec<_> = r
+        .cells
+        .iter()
+        .filter_map(|c| c.metrics.iter().find(|m| m.gating && (m.mdc.is_some() || m.detectable.is_some())).map(|m| (c, m)))
+        .collect();
+    if rows.is_empty() {
+        return h;
+    }
+    let _ = writeln!(
+        h,
+        "<h2>What this report could detect</h2>\n<p class=\"sub\">MDC: the smallest slowdown of <code>{}</code> flagged with 80% power at the \
+         cell's own noise and sample sizes, with Benjamini–Hochberg over {} cells.</p>\n<div class=\"table-box\"><table id=\"mdc\">\n\
+         <thead><tr><th>cell</th><th>status</th><th>samples</th><th>change</th><th>MDC</th><th>what would settle it</th></tr></thead><tbody>",
+        esc(&r.settings.gate),
+        r.settings.tests
+    );
+    for (c, m) in rows {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{} vs {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.id),
+            c.status.word(),
+            m.baseline.as_ref().map_or(0, |b| b.samples.len()),
+            m.samples.len(),
+            m.relative_change.map_or("–".into(), crate::report::analyze::pct),
+            esc(&super::markdown::mdc_text(m)),
+            esc(m.settle.as_deref().unwrap_or("–"))
+        );
+    }
+    h.push_str("</tbody></table></div>\n");
     h
 }
 

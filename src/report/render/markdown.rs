@@ -32,9 +32,22 @@ pub fn markdown(r: &Results) -> String {
     }
     let inconclusive: Vec<_> = r.cells_with(CellStatus::Inconclusive).collect();
     if !inconclusive.is_empty() {
-        let _ = writeln!(md, "## Inconclusive ({})\n\n| cell | why |\n|---|---|", inconclusive.len());
+        let _ = writeln!(
+            md,
+            "## Inconclusive ({}){}\n\n| cell | why | MDC | what would settle it |\n|---|---|---|---|",
+            inconclusive.len(),
+            if r.settings.fail_on_inconclusive { " — failing the report (`fail_on_inconclusive`)" } else { "" }
+        );
         for cell in inconclusive.iter().take(LIST_LIMIT) {
-            let _ = writeln!(md, "| `{}` | {} |", cell.id, cell_text(cell.reason.as_deref()));
+            let gate = cell.metrics.iter().find(|m| m.gating);
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} |",
+                cell.id,
+                cell_text(cell.reason.as_deref()),
+                gate.map_or("–".into(), mdc_text),
+                cell_text(gate.and_then(|m| m.settle.as_deref()).or(Some("–")))
+            );
         }
         more(&mut md, inconclusive.len());
     }
@@ -46,6 +59,7 @@ pub fn markdown(r: &Results) -> String {
         }
         more(&mut md, improved.len());
     }
+    detectable(&mut md, r);
     change_points(&mut md, r);
     skipped(&mut md, r);
     let _ = writeln!(md, "## Counts\n");
@@ -59,13 +73,18 @@ pub fn markdown(r: &Results) -> String {
     let s = &r.settings;
     let _ = writeln!(
         md,
-        "Regression: worse than {:.0}% with Benjamini–Hochberg-adjusted p < {} (test `{}`, at least {} samples per side); metrics {}. \
-         Baseline `{}` ({}). History: {} ({} earlier report(s)). Run `{}`, loadbuild {}.",
+        "Regression: `{}` worse than {:.0}% with Benjamini–Hochberg-adjusted p < {} over {} cell(s) (test `{}`: Welch tests means, \
+         Mann–Whitney ranks; the change and its CI are of medians; at least {} samples per side, one sample per {}{}); also shown, \
+         not gating: {}. Baseline `{}` ({}). History: {} ({} earlier report(s)). Run `{}`, loadbuild {}.",
+        s.gate,
         s.threshold * 100.0,
         s.alpha,
+        s.tests,
         s.test,
         s.min_samples,
-        s.metrics.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
+        s.unit,
+        if s.unit == "application" { format!(", the median of its executions after {} warm-up(s)", s.warmups) } else { String::new() },
+        s.metrics.iter().filter(|m| **m != s.gate).map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "),
         r.baseline.path,
         if r.baseline.exists { format!("{} cells", r.baseline.cells) } else { "absent: every cell is new".into() },
         r.history.source,
@@ -101,7 +120,7 @@ fn regressions(md: &mut String, r: &Results) {
         .cells
         .iter()
         .filter(|c| c.status == CellStatus::Regression)
-        .flat_map(|c| c.metrics.iter().filter(|m| m.verdict == MetricVerdict::Regression).map(move |m| (c, m)))
+        .flat_map(|c| c.metrics.iter().filter(|m| m.gating && m.verdict == MetricVerdict::Regression).map(move |m| (c, m)))
         .collect();
     if rows.is_empty() {
         return;
@@ -123,6 +142,47 @@ fn regressions(md: &mut String, r: &Results) {
             m.adjusted_p.map_or("–".into(), fmt_p),
             m.test.as_deref().unwrap_or("–"),
             u = unit(m.unit),
+        );
+    }
+    more(md, rows.len());
+}
+
+/// `31.2%`, `none at these sizes`, or `–`.
+pub(crate) fn mdc_text(m: &crate::report::model::MetricResult) -> String {
+    match (m.mdc, m.detectable) {
+        (Some(v), _) => format!("{:.1}%", v * 100.0),
+        (None, Some(false)) => "none at these sizes".into(),
+        _ => "–".into(),
+    }
+}
+
+/// Every judged cell's minimum detectable change: what this report could have seen.
+fn detectable(md: &mut String, r: &Results) {
+    let rows: Vec<_> = r
+        .cells
+        .iter()
+        .filter_map(|c| c.metrics.iter().find(|m| m.gating && (m.mdc.is_some() || m.detectable.is_some())).map(|m| (c, m)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "## What this report could detect ({})\n\nMDC: the smallest slowdown of the gating metric flagged with 80% power at the \
+         cell's own noise and sample sizes, with Benjamini–Hochberg over {} cell(s).\n\n| cell | metric | samples (baseline vs now) | change | MDC |\n|---|---|---|---|---|",
+        rows.len(),
+        r.settings.tests
+    );
+    for (cell, m) in rows.iter().take(LIST_LIMIT) {
+        let _ = writeln!(
+            md,
+            "| `{}` | `{}` | {} vs {} | {} | {} |",
+            cell.id,
+            m.name,
+            m.baseline.as_ref().map_or(0, |b| b.samples.len()),
+            m.samples.len(),
+            m.relative_change.map_or("–".into(), pct),
+            mdc_text(m)
         );
     }
     more(md, rows.len());

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Batch submission of one cell (client = airflow: what an Airflow task runs), rendered by
 # loadbuild from templates/scenario/run-airflow.sh.j2. The Argo workflow runs it with the cell's
-# files in CELL_DIR and the workloads in WORKLOADS, and sets:
+# files in CELL_DIR and the workloads in WORKLOADS, in the cell's derived image (jars and client
+# libraries baked in: nothing is installed or fetched here), and sets:
 #   LOADBUILD_DATASET  the dataset's location (the upload receipt's url, as s3a://…)
-#   LOADBUILD_RUN      this run's id (the workflow's name)
+#   LOADBUILD_RUN      this run's id (the parent workflow's name)
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, LOADBUILD_JDBC_PASSWORD  from Secrets
 #   POD_IP             this pod's address, for executors to reach a client-mode driver
 set -euo pipefail
@@ -16,11 +17,12 @@ readonly WORKLOADS='/opt/loadbuild/workloads'
 readonly PROGRAM='driver.py'
 readonly SQL='read.sql'
 readonly REPS='5'
+readonly EXECUTORS='0'
+readonly TABLES=''
 readonly TARGET='sc://127.0.0.1:15002'
 readonly EVENT_LOG_DIR='/tmp/spark-events'
 readonly JDBC_URL=''
 readonly JDBC_USER=''
-readonly CLIENT_PACKAGE='pyspark[connect]==4.1.1'
 readonly NAMESPACE='loadbuild'
 # --- end of cell values ---
 
@@ -41,17 +43,23 @@ if [[ -z "${LOADBUILD_IN_SERVER:-}" ]]; then
   exit "$status"
 fi
 # In the server's pod: the client connects over loopback and follows the server's log.
-# The driver runs here: the workflow collects this directory.
+# The driver runs here: the workflow uploads this directory as the cell's results.
 out="/tmp/loadbuild/out"
 mkdir -p "$out"
 args=(--cell "$CELL" --op "$OP" --sql "$WORKLOADS/$SQL" --data "$dataset" --reps "$REPS" --out "$out" --event-log-dir "$EVENT_LOG_DIR")
+if [[ "$EXECUTORS" -gt 0 ]]; then
+  # The warm-up starts only once every executor has registered.
+  args+=(--executors "$EXECUTORS")
+fi
+if [[ -n "$TABLES" ]]; then
+  # An Iceberg cell reads the dataset's Iceberg tables, not its Parquet files.
+  args+=(--tables "$TABLES")
+fi
 if [[ -n "$JDBC_URL" ]]; then
   args+=(--jdbc-url "$JDBC_URL" --jdbc-user "$JDBC_USER" --jdbc-password-env LOADBUILD_JDBC_PASSWORD)
 fi
 export SPARK_CONF_DIR="$CELL_DIR"
 
-# A Python client of the cell's Connect server (its properties are the server's).
-pip_dir=/tmp/loadbuild/python
-python3 -m pip install --quiet --disable-pip-version-check --target "$pip_dir" "$CLIENT_PACKAGE"
-export PYTHONPATH="$pip_dir"
+# A Python client of the cell's Connect server (its properties are the server's); the image's
+# pyspark and its pinned Connect libraries.
 exec python3 "$WORKLOADS/$PROGRAM" "${args[@]}" --remote "$TARGET"
