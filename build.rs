@@ -25,10 +25,14 @@ fn git(manifest: &Path, args: &[&str]) -> Option<String> {
 fn version(manifest: &Path) {
     println!("cargo:rerun-if-env-changed=LOADBUILD_COMMIT");
     let pkg = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    // Only this project's own checkout counts: a source copy unpacked inside another repository
+    // must not be stamped with that repository's commit.
+    let own_checkout = git(manifest, &["rev-parse", "--show-toplevel"])
+        .is_some_and(|top| std::fs::canonicalize(top).ok() == std::fs::canonicalize(manifest).ok());
     let commit = std::env::var("LOADBUILD_COMMIT")
         .ok()
         .filter(|c| !c.is_empty())
-        .or_else(|| git(manifest, &["log", "-1", "--format=%h %cs", "--abbrev=12"]));
+        .or_else(|| own_checkout.then(|| git(manifest, &["log", "-1", "--format=%h %cs", "--abbrev=12"])).flatten());
     let version = match commit {
         Some(c) => format!("{pkg} ({c})"),
         None => pkg,
