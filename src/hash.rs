@@ -11,6 +11,65 @@ use serde::{Deserialize, Serialize};
 /// Bump to invalidate every cached node (e.g. when the meaning of a key field changes).
 pub const KEY_SCHEMA: u32 = 2;
 
+/// The logical name of one input of a node's key. A key hashes its inputs by these names
+/// written out (`src:NAME`, `dep:NODE`, …; see [`Input::name`]), so this type changes no key;
+/// the journal stores the written names, read back with [`Input::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Input {
+    /// The rule's declaration.
+    Rule,
+    /// A source file or glob, by its logical name.
+    Src(String),
+    /// A Loadfile variable the node's templates read (`*`: all of them).
+    Var(String),
+    /// A built-in action's param, rendered.
+    Param(String),
+    /// The output of a dependency, by node id.
+    Dep(String),
+    /// Anything else a kind adds (`backend`, `action`, `cells`, `settings`, …).
+    Other(String),
+}
+
+impl Input {
+    /// The name as written in keys and the journal.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Rule => "rule".into(),
+            Input::Src(s) => format!("src:{s}"),
+            Input::Var(v) => format!("var:{v}"),
+            Input::Param(p) => format!("param:{p}"),
+            Input::Dep(d) => format!("dep:{d}"),
+            Input::Other(o) => o.clone(),
+        }
+    }
+
+    /// Reads a written name back.
+    pub fn parse(name: &str) -> Input {
+        match name.split_once(':') {
+            Some(("src", s)) => Input::Src(s.into()),
+            Some(("var", v)) => Input::Var(v.into()),
+            Some(("param", p)) => Input::Param(p.into()),
+            Some(("dep", d)) => Input::Dep(d.into()),
+            _ if name == "rule" => Input::Rule,
+            _ => Input::Other(name.into()),
+        }
+    }
+}
+
+impl fmt::Display for Input {
+    /// The input for humans: "source `x`", "output of `gen[a]`", ….
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Input::Rule => f.write_str("the rule's declaration"),
+            Input::Src(s) => write!(f, "source `{s}`"),
+            Input::Var(v) => write!(f, "Loadfile variable `vars.{v}`"),
+            Input::Param(p) => write!(f, "param `{p}`"),
+            Input::Dep(d) => write!(f, "output of `{d}`"),
+            Input::Other(o) => write!(f, "input `{o}`"),
+        }
+    }
+}
+
 /// A blake3 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Digest(pub [u8; 32]);

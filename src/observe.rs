@@ -10,7 +10,7 @@ use minijinja::Value;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::NodeIx;
-use crate::hash::Digest;
+use crate::hash::{Digest, Input};
 use crate::plan::{Ctx, Plan, State, Statics, base_context};
 use crate::store::{Index, StatCache, Tree};
 
@@ -80,7 +80,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
     let node = &ctx.graph.nodes[n];
     let rule = &ctx.rules.rules[node.rule];
     let mut inputs = BTreeMap::new();
-    inputs.insert("rule".to_string(), rule.def_digest);
+    inputs.insert(Input::Rule.name(), rule.def_digest);
     inputs.insert("backend".to_string(), sources.string_digest("loadbuild 2026-11 backend", ctx.graph.backend.as_str()));
     // Most source paths only substitute binding values; the full context is built only for
     // templates that need more (a no-op build renders thousands of these).
@@ -94,7 +94,7 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             None => ctx.templates.source(&rule.name, name, &full())?,
         };
         let (d, v) = sources.digest(&rel)?;
-        inputs.insert(format!("src:{name}"), d);
+        inputs.insert(Input::Src(name.clone()).name(), d);
         src.insert(name.clone(), v);
         rendered.push((name.clone(), rel));
     }
@@ -106,16 +106,19 @@ pub fn statics(ctx: &Ctx, n: NodeIx, sources: &mut Sources) -> Result<Statics, S
             Some(v) => v.to_string(),
             None => ctx.templates.param(&rule.name, name, &full()).map_err(|e| format!("param `{name}`: {e}"))?,
         };
-        inputs.insert(format!("param:{name}"), sources.string_digest("loadbuild 2026-11 param", v.as_str()));
+        inputs.insert(Input::Param(name.clone()).name(), sources.string_digest("loadbuild 2026-11 param", v.as_str()));
         params.insert(name.clone(), v);
     }
     inputs.insert("action".into(), sources.string_digest("loadbuild 2026-11 action", kind.version().as_str()));
     for var in ctx.templates.vars_used(node.rule) {
         if var == "*" {
-            inputs.insert("var:*".into(), Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()));
+            inputs.insert(
+                Input::Var("*".into()).name(),
+                Digest::of("loadbuild 2026-11 var", &serde_json::to_string(&ctx.lf.vars).unwrap_or_default()),
+            );
         } else {
             let v = ctx.lf.vars.get(var).map(|v| v.to_string()).unwrap_or_default();
-            inputs.insert(format!("var:{var}"), Digest::of("loadbuild 2026-11 var", &v));
+            inputs.insert(Input::Var(var.clone()).name(), Digest::of("loadbuild 2026-11 var", &v));
         }
     }
     Ok(Statics { inputs, src, params })

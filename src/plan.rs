@@ -17,7 +17,7 @@ use std::fmt;
 use minijinja::Value;
 
 use crate::graph::{Graph, NodeIx, SkipReason};
-use crate::hash::{Digest, KEY_SCHEMA, NodeKey};
+use crate::hash::{Digest, Input, KEY_SCHEMA, NodeKey};
 use crate::store::{Index, Status, Tree};
 
 pub use crate::kind::{Ctx, Statics};
@@ -28,7 +28,7 @@ pub enum Stale {
     NeverBuilt,
     /// Inputs that differ from the node's last build, by logical name.
     InputsChanged {
-        names: Vec<String>,
+        names: Vec<Input>,
     },
     DepWillRebuild {
         dep: String,
@@ -45,7 +45,7 @@ impl fmt::Display for Stale {
         match self {
             Stale::NeverBuilt => f.write_str("never built"),
             Stale::InputsChanged { names } => {
-                let first = describe_input(&names[0]);
+                let first = &names[0];
                 match names.len() {
                     1 => write!(f, "{first} changed"),
                     n => write!(f, "{first} and {} more input(s) changed", n - 1),
@@ -56,17 +56,6 @@ impl fmt::Display for Stale {
             Stale::Forced => f.write_str("forced by `loadbuild invalidate`"),
             Stale::PreviousFailed => f.write_str("its last run failed"),
         }
-    }
-}
-
-fn describe_input(name: &str) -> String {
-    match name.split_once(':') {
-        Some(("src", s)) => format!("source `{s}`"),
-        Some(("dep", d)) => format!("output of `{d}`"),
-        Some(("var", v)) => format!("Loadfile variable `vars.{v}`"),
-        Some(("param", p)) => format!("param `{p}`"),
-        _ if name == "rule" => "the rule's declaration".to_string(),
-        _ => format!("input `{name}`"),
     }
 }
 
@@ -133,7 +122,7 @@ pub fn key(
     let node = &graph.nodes[n];
     let mut inputs = statics.inputs.clone();
     for (d, digest) in dep_outputs {
-        inputs.insert(format!("dep:{}", graph.nodes[*d].id), *digest);
+        inputs.insert(Input::Dep(graph.nodes[*d].id.clone()).name(), *digest);
     }
     let k = NodeKey { schema: KEY_SCHEMA, rule, binding: &node.binding, inputs: &inputs }.digest();
     (k, inputs)
@@ -164,12 +153,14 @@ pub fn judge(
         None => State::Stale(Stale::NeverBuilt),
         Some(last) => {
             let before: BTreeMap<&str, &Digest> = last.inputs.iter().map(|(k, v)| (k.as_str(), v)).collect();
-            let mut names: Vec<String> = inputs.iter().filter(|(k, v)| before.get(k.as_str()) != Some(v)).map(|(k, _)| k.clone()).collect();
-            names.extend(before.keys().filter(|k| !inputs.contains_key(**k)).map(|k| k.to_string()));
+            // The journal has the names as written: read back here, at the one boundary.
+            let mut names: Vec<Input> =
+                inputs.iter().filter(|(k, v)| before.get(k.as_str()) != Some(v)).map(|(k, _)| Input::parse(k)).collect();
+            names.extend(before.keys().filter(|k| !inputs.contains_key(**k)).map(|k| Input::parse(k)));
             // Own inputs before dependencies: they say more.
-            names.sort_by_key(|n| (n.starts_with("dep:"), n.clone()));
+            names.sort_by_cached_key(|n| (matches!(n, Input::Dep(_)), n.name()));
             if names.is_empty() {
-                names.push("binding".into());
+                names.push(Input::Other("binding".into()));
             }
             State::Stale(Stale::InputsChanged { names })
         }

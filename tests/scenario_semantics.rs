@@ -340,6 +340,7 @@ fn issue_20_iceberg_cells_query_the_iceberg_catalog() {
     let args: Vec<&str> = arr(&tables["container"]["args"]).iter().map(s).collect();
     assert!(args.contains(&format!("spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog").as_str()), "{args:?}");
     assert!(args.iter().any(|a| a.ends_with("/tables.py")), "{args:?}");
+    assert_eq!(s(&tables["synchronization"]["semaphores"][0]["configMapKeyRef"]["key"]), "pool", "making tables is isolated like a cell");
     let main = templates.iter().find(|t| s(&t["name"]) == "main").unwrap();
     for task in arr(&main["dag"]["tasks"]) {
         let name = s(&task["name"]);
@@ -415,4 +416,30 @@ fn issue_20_dockerfile_lints_clean() {
         assert!(!conf(&r.out.join(cell)).contains_key("spark.jars.packages"), "{cell}");
     }
     assert!(dockerfile.contains("sha1sum -c -") && dockerfile.contains("sha256sum -c -"), "jars and kubectl are checked");
+}
+
+/// Once the Loadfile records an image's digest (`images.digests`, printed by images/build.sh),
+/// every reference to it is pinned: cells, their Spark properties and the workflows' steps.
+#[test]
+fn issue_20_recorded_digests_pin_the_rendered_images() {
+    let p = project_copy();
+    let (tools, spark) = ("a".repeat(64), "b".repeat(64));
+    let loadfile = p.read("Loadfile.toml");
+    let pinned = loadfile.replacen(
+        "digests = {}",
+        &format!("digests = {{ \"tools\" = \"sha256:{tools}\", \"4.1.1-none\" = \"sha256:{spark}\" }}"),
+        1,
+    );
+    assert_ne!(loadfile, pinned);
+    p.write("Loadfile.toml", &pinned);
+    let out = p.path().join("rendered");
+    p.run(&["render", "--tier", "p2", "--only", "spark=4.1.1,client=airflow,ext=none,op=read,size=1gb", "--out", out.to_str().unwrap()])
+        .ok();
+    let project = format!("{}/{}", var(&["images", "registry"]), var(&["images", "name"]));
+    let children = text(&out.join("argo/children.yaml"));
+    assert!(children.contains(&format!("image: \"{project}:tools@sha256:{tools}\"")), "{children}");
+    assert!(children.contains(&format!("value: \"{project}:4.1.1-none@sha256:{spark}\"")), "{children}");
+    let c = conf(&out.join("411-airflow-k8s-none-read-1gb"));
+    assert_eq!(c["spark.kubernetes.container.image"], format!("{project}:4.1.1-none@sha256:{spark}"));
+    assert!(!text(&out.join("argo/parent.yaml")).contains(&format!("{project}:tools\"")), "the parent's steps are pinned too");
 }

@@ -31,7 +31,7 @@ Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or ce
 
 Selectors pick cells: `spark=4.1.1,op=read|join` (`,` = and across dimensions, `|` = or within one).
 Node ids look like `rule[value/value/…]`, e.g. `run[4.1.1/jupyter/connect/none/read/1gb]`.
-Documentation: README.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/scenarios.md, docs/datasets.md, docs/metrics.md,
+Documentation: README.md, docs/setup.md, docs/guide.md, docs/troubleshooting.md, docs/matrix.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/scenarios.md, docs/datasets.md, docs/metrics.md,
 docs/runs.md, docs/reports.md.";
 
 /// Load-test Apache Spark through a content-addressed build graph.

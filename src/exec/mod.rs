@@ -13,20 +13,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backend::Backend;
 use crate::backend::services::Services;
 use crate::graph::{NodeIx, SkipReason};
 use crate::hash::Digest;
-use crate::kind::{Prepared, Work};
 use crate::observe;
 use crate::plan::{self, Ctx, Plan, State};
 use crate::schedule::{Budget, Need, Pool, Waiting, pick};
-use crate::store::{Index, Journal, OutputRecord, Record, Status, StoreError, Tree, remove_tree};
+use crate::store::{Index, Journal, OutputRecord, Record, Status, StoreError};
 
 mod work;
-use work::{finish_in_memory, make_work, perform, render_inline};
+mod workers;
+use work::{make_work, render_inline};
+use workers::Msg;
 
 /// How to execute.
 #[derive(Debug, Clone)]
@@ -77,23 +78,6 @@ impl Executed {
             .count()
     }
 }
-
-struct Done {
-    node: NodeIx,
-    result: Result<(Tree, Status, u32), (String, Option<PathBuf>)>,
-    ms: u64,
-}
-
-/// What workers tell the main loop.
-enum Msg {
-    Done(Done),
-    /// The node waits for a verdict computed elsewhere (the shell tools on a new script shape)
-    /// and no longer needs its cores: another node may have them meanwhile.
-    Parked(NodeIx),
-}
-
-/// In-memory work waiting for its verdict, for the finisher thread.
-type Parked = (NodeIx, Box<dyn Prepared>, Instant);
 
 /// Executes the stale nodes of `plan`.
 pub fn execute(
@@ -155,52 +139,14 @@ pub fn execute(
     let (tx, rx) = mpsc::channel::<Msg>();
     let tmp_root = ctx.layout.tmp();
 
-    // A fixed pool: no node runs without at least one core of the budget, so this many
-    // workers are never idle while a node waits; spawning a thread per node cost more than a
-    // short command.
-    let (job_tx, job_rx) = mpsc::channel::<(NodeIx, Work, PathBuf)>();
+    // The worker pool and the finisher: `workers.rs`.
+    let (job_tx, job_rx) = mpsc::channel::<workers::Job>();
     let job_rx = std::sync::Mutex::new(job_rx);
     std::thread::scope(|scope| -> Result<(), StoreError> {
         let job_tx = job_tx; // owned here, so dropping it below lets the workers finish
-        // Parked renders are finished (waited for, stored) here, in order.
-        let (park_tx, park_rx) = mpsc::channel::<Parked>();
-        {
-            let (tx, layout) = (tx.clone(), ctx.layout);
-            scope.spawn(move || {
-                for (n, rendered, t0) in park_rx {
-                    let result = finish_in_memory(layout, Ok(rendered));
-                    let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
-                }
-            });
-        }
-        for _ in 0..cfg.budget.cores.max(1) {
-            let (tx, park_tx, job_rx, cancel, layout, servers) =
-                (tx.clone(), park_tx.clone(), &job_rx, Arc::clone(cancel), ctx.layout, &servers);
-            scope.spawn(move || {
-                loop {
-                    let job = job_rx.lock().expect("no worker panics holding the queue").recv();
-                    let Ok((n, work, out)) = job else { return };
-                    let t0 = Instant::now();
-                    let result = match work {
-                        // A render whose shell verdict is still coming waits off the core.
-                        Work::InMemory(job) => match job.prepare() {
-                            Ok(r) if !r.ready() => {
-                                let _ = tx.send(Msg::Parked(n));
-                                let _ = park_tx.send((n, r, t0));
-                                continue;
-                            }
-                            rendered => finish_in_memory(layout, rendered),
-                        },
-                        work => {
-                            let result = perform(layout, backend, servers, work, out.clone(), &cancel);
-                            let _ = remove_tree(&out);
-                            result
-                        }
-                    };
-                    let _ = tx.send(Msg::Done(Done { node: n, result, ms: t0.elapsed().as_millis() as u64 }));
-                }
-            });
-        }
+        // In-memory work that waits for a verdict is finished (waited for, stored) here, in order.
+        let park_tx = workers::spawn_finisher(scope, tx.clone(), ctx.layout);
+        workers::spawn_workers(scope, cfg.budget.cores.max(1), &job_rx, &tx, &park_tx, ctx.layout, backend, &servers, cancel);
         drop(park_tx);
         drop(tx);
         loop {
@@ -412,3 +358,6 @@ fn key_digest((digest, status): (Digest, Status)) -> Digest {
         Status::Failed => Digest::of("loadbuild 2026-11 failed outcome", &digest),
     }
 }
+
+#[cfg(test)]
+mod tests;

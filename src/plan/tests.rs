@@ -210,3 +210,19 @@ fn a_new_dependency_output_is_named_after_own_inputs() {
             report: stale: output of `run[a]` changed"#]],
     );
 }
+
+#[test]
+fn input_names_read_back_as_written() {
+    use crate::hash::Input;
+    for input in [
+        Input::Rule,
+        Input::Src("input".into()),
+        Input::Var("*".into()),
+        Input::Param("size".into()),
+        Input::Dep("run[a/b]".into()),
+        Input::Other("backend".into()),
+    ] {
+        assert_eq!(Input::parse(&input.name()), input);
+    }
+    assert_eq!(Input::Dep("gen".into()).name(), "dep:gen", "the written form is part of every key: never change it");
+}

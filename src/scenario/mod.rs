@@ -31,7 +31,7 @@ pub use shell::ShellChecks;
 pub use yaml::Shapes;
 
 use crate::graph::NodeIx;
-use crate::hash::Digest;
+use crate::hash::{Digest, Input};
 use crate::plan::{self, Ctx, Statics};
 use crate::store::NewFile;
 
@@ -178,7 +178,7 @@ fn template_keys(ctx: &Ctx, lib: &Library, rule: usize, paths: &[&str]) -> Resul
         names.extend(info.names.iter().map(String::as_str));
     }
     Ok(library::TemplateKeys {
-        vars: vars.iter().map(|v| (format!("var:{v}"), lib.var_digest(&ctx.lf.vars, v))).collect(),
+        vars: vars.iter().map(|v| (Input::Var(v.to_string()).name(), lib.var_digest(&ctx.lf.vars, v))).collect(),
         tier: names.contains("tier") || names.contains("tier_budget"),
         cells: names.contains("matrix") || names.contains("cells"),
     })
