@@ -6,6 +6,8 @@
 
 pub mod backend; // trait Backend and the local backend
 pub mod cli; // clap types and one small function per subcommand
+#[cfg(feature = "kubernetes")]
+pub mod cluster; // the Kubernetes client (kube-rs): apply, list/delete by label, waits, retries
 pub mod data; // NYC-taxi dataset: seeded Parquet generator, manifest, verify, S3 upload
 pub mod diag; // diagnostics with file, line, column and a hint
 pub mod exec; // the executor: schedule ⇄ backend, early cutoff, cancellation, progress
@@ -13,6 +15,8 @@ pub mod exit; // the process exit codes (a leaf: the report and the command line
 pub mod graph; // rules instantiated over the selected cells
 pub mod hash; // Digest (blake3) and node keys
 pub mod http; // the one TLS stack (rustls + ring), installed before any HTTP client
+#[cfg(feature = "kubernetes")]
+pub mod infra; // `loadbuild infra`: pinned cluster components, applied, probed, removed
 pub mod kind; // the seam between the engine and the node kinds: Ctx, trait Kind, Work
 pub mod kinds; // the node kinds, one file each (command, dataset, render, report, …) and their registry
 #[cfg(test)]

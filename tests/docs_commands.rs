@@ -70,7 +70,7 @@ fn every_command_in_the_readme_and_docs_runs_or_says_why_not() {
 
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("project");
-    for sub in ["rules", "templates", "vendor", "assets", "baselines", "docs"] {
+    for sub in ["rules", "templates", "vendor", "assets", "baselines", "docs", "infra"] {
         if repo().join(sub).is_dir() {
             copy_dir(&repo().join(sub), &project.join(sub));
         }

@@ -1,6 +1,7 @@
 -- aggregate: trips grouped by route (pickup zone, drop-off zone). Every map task holds thousands
 -- of routes, so the partial aggregates go through a real hash-partitioned shuffle before the final
 -- aggregation. Bounded: one row per route that occurs, at most 265 x 265 = 70,225 rows at any size.
+-- plan: HashAggregate, Exchange
 SELECT
   PULocationID AS pickup_zone,
   DOLocationID AS dropoff_zone,

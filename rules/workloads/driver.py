@@ -140,6 +140,19 @@ def check_args(args):
             raise UsageError(f"--jdbc-batchsize {args.jdbc_batchsize}: give at least 1")
 
 
+def declared_operators(path):
+    """The operators the workload's physical plan must contain: every `-- plan: A, B` line of its
+    SQL file (names as Spark's sparkPlanInfo gives them). The metrics step checks them against the
+    event log's plan of every measured execution (docs/methodology.md)."""
+    ops = []
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"^\s*--\s*plan:(.*)$", line)
+            if m:
+                ops += [op.strip() for op in m.group(1).split(",") if op.strip()]
+    return ops
+
+
 def is_uri(path):
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", path) is not None
 
@@ -672,6 +685,7 @@ def main(argv=None):
         write_result(args.out, result, None)
         print(f"driver.py: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    result["plan_must_contain"] = declared_operators(args.sql)
     try:
         previous = signal.signal(signal.SIGTERM, on_sigterm)
     except ValueError:

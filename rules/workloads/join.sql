@@ -7,6 +7,7 @@
 -- matches at most one row of each and the join yields at most one row per trip (never a
 -- cross product). Kept: trips charged more than twice their route's mean fare, compared in whole
 -- cents so the result does not depend on floating-point summation order.
+-- plan: SortMergeJoin, BroadcastHashJoin, Exchange
 WITH route_stats AS (
   SELECT
     PULocationID,

@@ -3,6 +3,7 @@
 -- least two passengers (null passenger counts drop out). Projections: nine of the nineteen
 -- columns plus two computed ones. Bounded: a filter over trips, so never more rows than trips
 -- (about 10% of them on the generated data).
+-- plan: Filter
 SELECT
   VendorID AS vendor_id,
   tpep_pickup_datetime AS pickup_at,

@@ -4,6 +4,7 @@
 -- The two orderings need two sorts of the shuffled trips. Bounded: only each zone-day's three
 -- highest-paying trips are kept (rank <= 3; tied amounts share a rank, so a few more at most),
 -- so the result is at most a few rows per (zone, day) and never more than trips.
+-- plan: Window, Sort, Exchange
 WITH trips_by_day AS (
   SELECT
     PULocationID AS pickup_zone,

@@ -7,6 +7,8 @@
 mod build;
 mod cache;
 mod data;
+#[cfg(feature = "kubernetes")]
+mod infra;
 mod matrix;
 mod matrix_doc;
 mod meta;
@@ -32,7 +34,7 @@ Exit status: 0 ok · 1 regression found · 2 bad input or usage · 3 nodes or ce
 Selectors pick cells: `spark=4.1.1,op=read|join` (`,` = and across dimensions, `|` = or within one).
 Node ids look like `rule[value/value/…]`, e.g. `run[4.1.1/jupyter/connect/none/read/1gb]`.
 Documentation: README.md, docs/setup.md, docs/guide.md, docs/troubleshooting.md, docs/matrix.md, docs/ARCHITECTURE.md, docs/loadfile.md, docs/scenarios.md, docs/datasets.md, docs/metrics.md,
-docs/runs.md, docs/reports.md.";
+docs/runs.md, docs/reports.md, docs/infrastructure.md.";
 
 /// Load-test Apache Spark through a content-addressed build graph.
 ///
@@ -80,6 +82,10 @@ enum Command {
     /// Generate datasets outside the build graph
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Install, probe and remove the benchmark cluster's components (verified against a fake API server only)
+    #[cfg(feature = "kubernetes")]
+    #[command(subcommand)]
+    Infra(infra::InfraCommand),
     /// Show or update the baselines reports compare against
     #[command(subcommand)]
     Baseline(verdicts::BaselineCommand),
@@ -162,6 +168,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Matrix(c) => matrix::run(cli.loadfile, c),
         Command::Cache(c) => cache::run(cli.loadfile, c),
         Command::Data(c) => data::run(c),
+        #[cfg(feature = "kubernetes")]
+        Command::Infra(c) => infra::run(cli.loadfile, c),
         Command::Baseline(c) => verdicts::baseline(cli.loadfile, c),
         Command::Compare(a) => verdicts::compare(cli.loadfile, a),
         Command::Completions(a) => meta::completions(a),

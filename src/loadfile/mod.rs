@@ -105,7 +105,7 @@ pub fn load(path: &Path) -> Result<Loadfile, Diagnostics> {
 pub fn parse(file: SourceFile, root: &Path) -> Result<Loadfile, Diagnostics> {
     let (mut r, doc) = Reader::parse(file)?;
     let top = doc.as_table();
-    r.check_keys(top, "the Loadfile", &["project", "naming", "dimensions", "tiers", "skip", "vars", "report"]);
+    r.check_keys(top, "the Loadfile", &["project", "naming", "dimensions", "tiers", "skip", "vars", "report", "infra"]);
 
     let project = section(&mut r, top, "project");
     let mut name = String::from("loadbuild");

@@ -31,6 +31,8 @@ pub struct AppLog {
     pub executions: BTreeMap<Execution, ExecutionAgg>,
     /// Jobs not attributed to an execution of this run: untagged, or another Connect session's.
     pub unattributed_jobs: u32,
+    /// Submission and completion (ms) of each unattributed job, as far as the log tells.
+    pub unattributed_spans: Vec<(Option<i64>, Option<i64>)>,
     pub unattributed_tasks: u64,
     /// Non-empty lines read, over all files.
     pub events: u64,
@@ -73,6 +75,48 @@ pub struct ExecutionAgg {
     pub worst_skew: Option<StageSkew>,
     /// Stage attempts for which skew is defined (≥ 2 successful tasks, median > 0 ms).
     pub stages_with_skew: u32,
+    /// The physical plan of each SQL execution that submitted this execution's jobs, by SQL
+    /// execution id (the last plan the log gave: the final adaptive plan when AQE re-planned).
+    pub plans: Vec<SqlPlan>,
+}
+
+/// One SQL execution's physical plan, as `sparkPlanInfo` names its operators.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SqlPlan {
+    pub sql_execution_id: u64,
+    /// Operator name → how many nodes of the plan carry it (`WholeStageCodegen (2)` counts as
+    /// `WholeStageCodegen`; names are trimmed).
+    pub operators: BTreeMap<String, u32>,
+    /// The plan tree, one operator per line, indented two spaces per level.
+    pub tree: String,
+}
+
+impl SqlPlan {
+    pub(crate) fn from_node(sql_execution_id: u64, root: &super::events::PlanNode<'_>) -> SqlPlan {
+        let mut plan = SqlPlan { sql_execution_id, ..SqlPlan::default() };
+        plan.walk(root, 0);
+        plan
+    }
+
+    fn walk(&mut self, node: &super::events::PlanNode<'_>, depth: usize) {
+        let name = operator_name(&node.name);
+        *self.operators.entry(name.to_string()).or_default() += 1;
+        self.tree.push_str(&"  ".repeat(depth));
+        self.tree.push_str(node.name.trim());
+        self.tree.push('\n');
+        for child in &node.children {
+            self.walk(child, depth + 1);
+        }
+    }
+}
+
+/// `WholeStageCodegen (2)` → `WholeStageCodegen`; `Scan parquet ` → `Scan parquet`.
+fn operator_name(name: &str) -> &str {
+    let name = name.trim();
+    match name.rsplit_once(" (") {
+        Some((head, tail)) if tail.strip_suffix(')').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) => head,
+        _ => name,
+    }
 }
 
 /// Sums over the `SparkListenerTaskEnd` events of an execution, failed attempts included.

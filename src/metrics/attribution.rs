@@ -113,7 +113,11 @@ mod tests {
     use super::*;
 
     fn props(tags: Option<&str>, description: Option<&str>) -> JobProperties<'static> {
-        JobProperties { tags: tags.map(|t| Cow::Owned(t.to_string())), description: description.map(|d| Cow::Owned(d.to_string())) }
+        JobProperties {
+            tags: tags.map(|t| Cow::Owned(t.to_string())),
+            description: description.map(|d| Cow::Owned(d.to_string())),
+            sql_execution_id: None,
+        }
     }
 
     #[test]

@@ -84,6 +84,9 @@ pub(crate) struct JobProperties<'a> {
     pub tags: Option<Text<'a>>,
     #[serde(rename = "spark.job.description", borrow, default)]
     pub description: Option<Text<'a>>,
+    /// The SQL execution that submitted the job (Spark sets it on every job of a query).
+    #[serde(rename = "spark.sql.execution.id", borrow, default)]
+    pub sql_execution_id: Option<Text<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -223,4 +226,23 @@ pub(crate) struct Input {
     pub bytes: u64,
     #[serde(rename = "Records Read")]
     pub records: u64,
+}
+
+/// `SparkListenerSQLExecutionStart` and `SparkListenerSQLAdaptiveExecutionUpdate`: the physical
+/// plan of one SQL execution (the adaptive update carries the plan as re-optimised so far).
+#[derive(Deserialize)]
+pub(crate) struct SqlPlanEvent<'a> {
+    #[serde(rename = "executionId")]
+    pub execution_id: u64,
+    #[serde(rename = "sparkPlanInfo", borrow)]
+    pub plan: PlanNode<'a>,
+}
+
+/// One node of `sparkPlanInfo`, recursively.
+#[derive(Deserialize)]
+pub(crate) struct PlanNode<'a> {
+    #[serde(rename = "nodeName", borrow)]
+    pub name: Text<'a>,
+    #[serde(rename = "children", borrow, default)]
+    pub children: Vec<PlanNode<'a>>,
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use super::applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary};
+use super::applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, SqlPlan};
 use super::attribution::{Execution, JobScope, attribute};
 use super::events::{self as ev, TaskEnd};
 use super::skew::{OpenStages, StageSkew};
@@ -24,6 +24,12 @@ pub(crate) struct Folder {
     stages: HashMap<u64, Execution>,
     executors: HashMap<String, usize>,
     open: OpenStages,
+    /// SQL execution id → its latest physical plan (start event, then adaptive updates).
+    sql_plans: HashMap<u64, SqlPlan>,
+    /// SQL execution id → the execution whose jobs it submitted.
+    sql_owner: HashMap<u64, Execution>,
+    /// Job id → index in `log.unattributed_spans`.
+    unattributed: HashMap<u64, usize>,
 }
 
 impl Folder {
@@ -54,6 +60,11 @@ impl Folder {
             "SparkListenerStageCompleted" => self.stage_completed(parse(line)?),
             "SparkListenerExecutorAdded" => self.executor_added(parse(line)?),
             "SparkListenerExecutorRemoved" => self.executor_removed(parse(line)?),
+            "org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart"
+            | "org.apache.spark.sql.execution.ui.SparkListenerSQLAdaptiveExecutionUpdate" => {
+                let event: ev::SqlPlanEvent = parse(line)?;
+                self.sql_plans.insert(event.execution_id, SqlPlan::from_node(event.execution_id, &event.plan));
+            }
             "SparkListenerEnvironmentUpdate" => {
                 let env: ev::EnvironmentUpdate = parse(line)?;
                 self.log.master = env.spark.master.map(String::from);
@@ -82,8 +93,13 @@ impl Folder {
     pub(crate) fn job_start(&mut self, job: ev::JobStart) {
         let Some(exec) = attribute(&job.properties, &self.scope) else {
             self.log.unattributed_jobs += 1;
+            self.unattributed.insert(job.job_id, self.log.unattributed_spans.len());
+            self.log.unattributed_spans.push((job.submission_time, None));
             return;
         };
+        if let Some(sql) = job.properties.sql_execution_id.as_deref().and_then(|id| id.parse().ok()) {
+            self.sql_owner.entry(sql).or_insert(exec);
+        }
         for stage in job.stage_ids {
             // The first job to list a stage is the one that runs it; later jobs only reuse it.
             self.stages.entry(stage).or_insert(exec);
@@ -95,6 +111,9 @@ impl Folder {
 
     pub(crate) fn job_end(&mut self, end: ev::JobEnd) {
         let Some(&(exec, i)) = self.jobs.get(&end.job_id) else {
+            if let Some(&i) = self.unattributed.get(&end.job_id) {
+                self.log.unattributed_spans[i].1 = end.completion_time;
+            }
             return;
         };
         let job = &mut self.exec(exec).jobs[i];
@@ -179,6 +198,13 @@ impl Folder {
         for (stage, skew) in self.open.close_all() {
             if let Some(&exec) = self.stages.get(&stage.0) {
                 note_skew(self.log.executions.entry(exec).or_default(), skew);
+            }
+        }
+        let mut owned: Vec<(u64, Execution)> = self.sql_owner.into_iter().collect();
+        owned.sort_unstable();
+        for (sql, exec) in owned {
+            if let Some(plan) = self.sql_plans.remove(&sql) {
+                self.log.executions.entry(exec).or_default().plans.push(plan);
             }
         }
         self.log

@@ -14,6 +14,7 @@ pub mod history;
 mod metric;
 mod oom;
 mod performance;
+mod plans;
 mod reader;
 pub mod run;
 mod skew;
@@ -22,17 +23,18 @@ mod tiers;
 
 use std::path::PathBuf;
 
-pub use applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, TaskTotals, read_event_log, read_event_log_scoped};
+pub use applog::{AppLog, ExecutionAgg, ExecutorSpan, JobSummary, SqlPlan, TaskTotals, read_event_log, read_event_log_scoped};
 pub use attribution::{Execution, JobScope, WARMUP_TAG, execution_tag};
 pub use catalogue::{MetricInfo, metric_info, metric_names};
 pub use driver::{DriverExecution, DriverTimings};
 pub use metric::{Direction, Measured, Metric, Tier, Unit};
+pub use plans::check_plans;
 pub use skew::StageSkew;
 pub use tiers::{CellMetrics, ExecutionMetrics, Tiers, cell_metrics};
 
 /// Bump whenever a metric's definition or the parser's reading of a field changes: it is part of
 /// the `metrics` node key, so every cell's metrics are recomputed.
-pub const PARSER_VERSION: u32 = 1;
+pub const PARSER_VERSION: u32 = 2;
 
 /// Everything that can go wrong while reading an event log.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::history::{Fetched, HistoryServer};
-use super::{AppLog, CellMetrics, DriverExecution, DriverTimings, JobScope, MetricsError, cell_metrics, read_event_log_scoped};
+use super::{
+    AppLog, CellMetrics, DriverExecution, DriverTimings, JobScope, MetricsError, cell_metrics, check_plans, read_event_log_scoped,
+};
 
 /// The version of `result.json` and `metrics.json` this code reads and writes.
 pub const SCHEMA: u32 = 1;
@@ -43,6 +45,10 @@ pub struct RunResult {
     /// `$LOADBUILD_ATTEMPT` of the run command that wrote this file (1 = first try).
     #[serde(default)]
     pub attempt: Option<u32>,
+    /// Operators every measured execution's physical plan must contain (the workload's
+    /// `-- plan:` line, forwarded by the driver); empty: no check.
+    #[serde(default)]
+    pub plan_must_contain: Vec<String>,
 }
 
 /// `metrics.json`: one cell's three tiers and how its run ended.
@@ -58,6 +64,9 @@ pub struct MetricsFile {
     /// Set when the application came from a History Server rather than `eventlog/`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_server: Option<HistorySource>,
+    /// Why the plan check failed, or why it could not be made (absent: passed or none required).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_check: Option<String>,
     pub metrics: CellMetrics,
 }
 
@@ -112,7 +121,7 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history:
             return Err(RunError::WrongCell { cell: cell.to_string(), found: r.cell.clone() });
         }
     }
-    let (status, error) = run_status(result.as_ref(), command_failed)?;
+    let (mut status, mut error) = run_status(result.as_ref(), command_failed)?;
     let loaded = load_log(run_dir, result.as_ref(), status == RunStatus::Failed, history)?;
     if let (Some(want), Some(found)) = (result.as_ref().and_then(|r| r.app_id.as_ref()), loaded.log.app_id.as_ref())
         && want != found
@@ -127,6 +136,18 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history:
     if let Some(reason) = &loaded.no_log {
         metrics.without_event_log(reason);
     }
+    let required = result.as_ref().map(|r| r.plan_must_contain.as_slice()).unwrap_or_default();
+    // A log read through the REST API has no plans: said in `plan_check`, not failed.
+    let plan_check = match &loaded.history {
+        Some(h) if h.via == "rest" && !required.is_empty() => {
+            Some("not checked: the History Server's REST API gives no physical plans".to_string())
+        }
+        _ if status == RunStatus::Succeeded => check_plans(required, &metrics.executions).err().inspect(|e| {
+            status = RunStatus::Failed;
+            error = Some(format!("plan check: {e}"));
+        }),
+        _ => None,
+    };
     if status == RunStatus::Failed {
         metrics.mark_run_failed(error.as_deref().unwrap_or("no error text"));
     }
@@ -137,6 +158,7 @@ pub fn metrics_of_run(run_dir: &Path, cell: &str, command_failed: bool, history:
         error,
         event_log_error: loaded.error,
         history_server: loaded.history,
+        plan_check,
         metrics,
     })
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::applog::{AppLog, ExecutionAgg, TaskTotals};
+use super::applog::{AppLog, ExecutionAgg, SqlPlan, TaskTotals};
 use super::attribution::Execution;
 use super::driver::DriverTimings;
 use super::efficiency::efficiency;
@@ -36,6 +36,13 @@ pub struct ExecutionMetrics {
     /// k of the `loadbuild-exec-<k>` tag.
     pub execution: u32,
     pub jobs: usize,
+    /// Jobs the driver did not tag (or another Connect session's) that ran, at least in part,
+    /// inside this execution's window (its first job's submission to its last job's end): work
+    /// that shared the machine with the measurement. 0 when the window is unknown.
+    pub overlapping_unattributed_jobs: u32,
+    /// The physical plan of each SQL execution behind this execution's jobs (empty when the log
+    /// holds no SQL events, e.g. an application read through the History Server's REST API).
+    pub plans: Vec<SqlPlan>,
     pub tiers: Tiers,
 }
 
@@ -48,6 +55,8 @@ pub struct CellMetrics {
     pub warmup_jobs: usize,
     /// Jobs without a loadbuild tag, excluded from every metric.
     pub unattributed_jobs: u32,
+    /// Tasks of stages no tagged job ran, excluded from every metric.
+    pub unattributed_tasks: u64,
     pub executions: Vec<ExecutionMetrics>,
     /// Stability and efficiency pooled over the measured executions; performance is their median.
     pub cell: Tiers,
@@ -140,6 +149,8 @@ pub fn cell_metrics(log: &AppLog, driver: &DriverTimings) -> CellMetrics {
             ExecutionMetrics {
                 execution: k,
                 jobs: agg(k).jobs.len(),
+                overlapping_unattributed_jobs: s.window.map_or(0, |w| overlapping(log, w)),
+                plans: agg(k).plans.clone(),
                 tiers: Tiers {
                     stability: stability(&s),
                     efficiency: efficiency(&s),
@@ -161,9 +172,17 @@ pub fn cell_metrics(log: &AppLog, driver: &DriverTimings) -> CellMetrics {
         app_id: log.app_id.clone(),
         warmup_jobs: log.executions.get(&Execution::Warmup).map_or(0, |w| w.jobs.len()),
         unattributed_jobs: log.unattributed_jobs,
+        unattributed_tasks: log.unattributed_tasks,
         cell: Tiers { stability: cell_stability, efficiency: efficiency(&all), performance: median_over(&perf) },
         executions,
     }
+}
+
+/// Unattributed jobs whose span meets `[start, end]`; a job whose end is unknown (the log was cut
+/// short) counts as running to the end of the log, one whose submission is unknown is not counted.
+fn overlapping(log: &AppLog, (start, end): (i64, i64)) -> u32 {
+    let meets = |&&(from, to): &&(Option<i64>, Option<i64>)| from.is_some_and(|f| f <= end && to.is_none_or(|t| t >= start));
+    log.unattributed_spans.iter().filter(meets).count() as u32
 }
 
 #[cfg(test)]

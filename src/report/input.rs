@@ -237,6 +237,7 @@ mod tests {
             error: None,
             event_log_error: None,
             history_server: None,
+            plan_check: None,
             metrics,
         };
         let c = parse(&serde_json::to_vec(&file).unwrap()).expect("the report reads the metrics action's file");

@@ -13,7 +13,7 @@ mod check;
 mod functions;
 mod library;
 mod names;
-mod schema;
+pub mod schema;
 mod shell;
 mod tools;
 mod yaml;

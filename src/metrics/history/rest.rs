@@ -152,6 +152,8 @@ pub(super) fn app_log(hs: &HistoryServer, app: &str, scope: &JobScope) -> Result
         let properties = ev::JobProperties {
             tags: (!tags.is_empty()).then_some(Cow::Borrowed(tags.as_str())),
             description: job.description.as_deref().map(Cow::Borrowed),
+            // Read without SQL executions: the plans of a REST-read application are unknown.
+            sql_execution_id: None,
         };
         let submitted = job.submission_time.as_deref().map(|t| time("submissionTime", t)).transpose()?;
         f.job_start(ev::JobStart { job_id: job.job_id, submission_time: submitted, stage_ids: job.stage_ids.clone(), properties });

@@ -220,7 +220,10 @@ def tiers(env, executors, group):
 def performance(e, d):
     w = window(e)
     span = (w[1] - w[0]) / 1000 if w else None
-    m = [t["Task Metrics"] for t in e["tasks"] if "Task Metrics" in t]
+    # Throughput counts the input of successful task attempts only (a failed or killed attempt's
+    # partial read is work redone, not rows delivered).
+    m = [t["Task Metrics"] for t in e["tasks"]
+         if "Task Metrics" in t and not t["Task Info"]["Failed"] and not t["Task Info"].get("Killed", False)]
     rows = sum(x["Input Metrics"]["Records Read"] for x in m)
     nbytes = sum(x["Input Metrics"]["Bytes Read"] for x in m)
     return {
