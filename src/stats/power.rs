@@ -74,12 +74,16 @@ pub fn minimum_detectable_change(baseline: &[f64], current: &[f64], cfg: &Verdic
 /// Applications per side (the same on both) with which a change of `change` (relative, in
 /// either direction) would be settled: flagged at 80% power when `|change|` exceeds the
 /// threshold, or shown to lie within it when it does not. Assumes the noise stays as observed.
-/// `None` when even [`MAX_APPLICATIONS`] would not do, or the noise is unknown.
+/// Always more than either side has now. `None` when even [`MAX_APPLICATIONS`] would not do, or
+/// the noise is unknown.
 pub fn applications_to_settle(baseline: &[f64], current: &[f64], change: f64, cfg: &VerdictConfig, tests: usize) -> Option<usize> {
     let (sb, sc) = noise(baseline, current)?;
     let size = change.abs();
     let z_ci = z(1.0 - (1.0 - cfg.bootstrap.confidence) / 2.0) + z(MDC_POWER);
-    (2..=MAX_APPLICATIONS).find(|&n| {
+    // More than either side has now: at the present sizes the comparison already failed to settle
+    // it (the normal approximation is optimistic for Welch at a handful of degrees of freedom).
+    let from = baseline.len().max(current.len()) + 1;
+    (from..=MAX_APPLICATIONS).find(|&n| {
         let se = MEDIAN_SE_FACTOR * (sb * sb / n as f64 + sc * sc / n as f64).sqrt();
         if size > cfg.threshold {
             mdc_at(sb, sc, n, n, cfg, tests).is_some_and(|mdc| mdc <= size)
