@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error("cannot open the cache lock `{path}`: {source}")]
     Open { path: PathBuf, source: std::io::Error },
-    #[error("the cache `{path}` is in use by another loadbuild (pid {holder}); rerun when it finishes, or pass --wait")]
+    #[error(
+        "the cache `{path}` is in use by another loadbuild (pid {holder}); rerun when it finishes, or run without --no-wait to wait for it"
+    )]
     Busy { path: PathBuf, holder: String },
 }
 
