@@ -90,6 +90,7 @@ pub fn provision(spec: &Spec, base: &Path, out: &Path) -> Result<(), String> {
     check_python(&spec.python)?;
     let dir = base.join(spec.name());
     let marker = spec.digest().to_hex();
+    let _lock = lock_env(base, &spec.name())?;
     if std::fs::read_to_string(dir.join(MARKER)).ok().as_deref() != Some(marker.as_str()) {
         // An environment without its marker is a crashed or foreign attempt: start over.
         let _ = std::fs::remove_dir_all(&dir);
@@ -125,6 +126,29 @@ pub fn provision(spec: &Spec, base: &Path, out: &Path) -> Result<(), String> {
     let json = serde_json::to_string_pretty(&receipt).expect("a receipt serializes");
     std::fs::write(out.join(RECEIPT), json + "\n").map_err(|e| format!("writing the receipt: {e}"))?;
     std::fs::write(out.join("env.sh"), env_sh(&receipt)).map_err(|e| format!("writing env.sh: {e}"))
+}
+
+/// Holds `BASE/NAME.lock` while an environment is checked and provisioned, so two loadbuild
+/// processes sharing a toolchain directory (`LOADBUILD_TOOLCHAINS`, or two projects' builds at
+/// once) never build the same environment together — one would delete what the other is
+/// installing. The second waits, then finds the environment complete. The OS releases the lock
+/// if the process dies.
+fn lock_env(base: &Path, name: &str) -> Result<std::fs::File, String> {
+    let path = base.join(format!("{name}.lock"));
+    let open = || {
+        std::fs::create_dir_all(base)?;
+        std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&path)
+    };
+    let file = open().map_err(|e| format!("opening the toolchain lock `{}`: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            eprintln!("loadbuild: waiting for another loadbuild to finish provisioning `{}`…", base.join(name).display());
+            file.lock().map_err(|e| format!("waiting for the toolchain lock `{}`: {e}", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(format!("locking `{}`: {e}", path.display())),
+    }
+    Ok(file)
 }
 
 /// A shell fragment that puts the toolchain first on `PATH`. Paths become absolute through

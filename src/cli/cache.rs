@@ -105,6 +105,13 @@ pub fn run(loadfile: Option<PathBuf>, cmd: CacheCommand) -> CmdResult {
                     .collect();
                 for e in std::fs::read_dir(&own).into_iter().flatten().flatten() {
                     let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(env) = name.strip_suffix(".lock") {
+                        // The provisioning lock of an environment: it goes with its environment.
+                        if !used.contains(env) {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                        continue;
+                    }
                     if !used.contains(&name) {
                         freed += dir_bytes(&e.path());
                         remove_tree(&e.path())?;
