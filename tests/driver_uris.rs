@@ -9,24 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{bin, repo};
+use common::{bin, pyspark_python, repo};
 use serde_json::Value;
-
-fn pyspark_python() -> Option<PathBuf> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("LOADBUILD_TEST_PYSPARK_PYTHON") {
-        Some(p) => vec![p.into()],
-        None => vec![repo().join("target/ci-pyspark/bin/python"), "python3".into()],
-    };
-    let found =
-        candidates.into_iter().find(|py| Command::new(py).args(["-c", "import pyspark"]).output().is_ok_and(|o| o.status.success()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "no Python with pyspark: .ci/run must set LOADBUILD_TEST_PYSPARK_PYTHON");
-    }
-    found
-}
 
 fn driver(python: &Path, args: &[&str]) -> Output {
     Command::new(python).arg(repo().join("rules/workloads/driver.py")).args(args).output().expect("python runs")

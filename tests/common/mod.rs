@@ -99,3 +99,19 @@ pub fn lines(path: &Path) -> usize {
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A Python that imports pyspark: `$LOADBUILD_TEST_PYSPARK_PYTHON`, else the venv `.ci/run` makes
+/// (`target/ci-pyspark`), else `python3`. None outside CI (the test then skips); under CI a
+/// missing one fails the test.
+pub fn pyspark_python() -> Option<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os("LOADBUILD_TEST_PYSPARK_PYTHON") {
+        Some(p) => vec![p.into()],
+        None => vec![repo().join("target/ci-pyspark/bin/python"), "python3".into()],
+    };
+    let found =
+        candidates.into_iter().find(|py| Command::new(py).args(["-c", "import pyspark"]).output().is_ok_and(|o| o.status.success()));
+    if found.is_none() {
+        assert!(std::env::var_os("CI").is_none(), "no Python with pyspark: .ci/run must set LOADBUILD_TEST_PYSPARK_PYTHON");
+    }
+    found
+}
