@@ -31,7 +31,7 @@ impl Project {
         Project { dir, root }
     }
 
-    /// A project already laid out in `dir/sub` (so files can sit beside it, e.g. `../shared`).
+    /// A project already laid out in `dir/sub` (so files can sit beside the project, outside it).
     pub fn at(dir: tempfile::TempDir, sub: &str) -> Project {
         let root = dir.path().join(sub);
         Project { dir, root }
