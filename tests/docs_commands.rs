@@ -7,10 +7,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
-use common::{bin, repo};
+use common::{bin, copy_dir, repo};
 
 /// Commands (by prefix) that are not run here, and why.
 const NOT_RUN: &[(&str, &str)] = &[
@@ -39,15 +38,6 @@ fn split_comment(line: &str) -> (&str, &str) {
     match line.find("  #").or_else(|| line.find(" # ")) {
         Some(i) => (line[..i].trim(), line[i..].trim().trim_start_matches('#').trim()),
         None => (line, ""),
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() { copy_dir(&e.path(), &dest) } else { std::fs::copy(e.path(), &dest).map(drop).unwrap() }
     }
 }
 

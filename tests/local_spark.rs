@@ -10,7 +10,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Project, repo};
+use common::{Project, copy_dir, repo};
 use serde_json::Value;
 
 const LOADFILE: &str = r#"
@@ -49,18 +49,6 @@ fn vars(name: &str) -> String {
     let rest = &text[start..];
     let end = rest[1..].find("\n[").map_or(rest.len(), |e| e + 1);
     rest[..end].to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
 }
 
 fn project() -> Project {

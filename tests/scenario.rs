@@ -11,31 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Project, Run, repo};
-
-/// A copy of this repository's project in a temporary directory, with `vendor/` linked.
-fn project() -> Project {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("project");
-    for sub in ["rules", "templates"] {
-        copy_dir(&repo().join(sub), &root.join(sub));
-    }
-    std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-    std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
-    Project::at(dir, "project")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
+use common::{Run, project_copy as project, repo};
 
 /// Renders the whole p2 tier (the snapshots are taken from it too).
 #[test]

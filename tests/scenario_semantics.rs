@@ -12,6 +12,7 @@ mod semantics;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use common::project_copy;
 use semantics::*;
 use serde_json::Value;
 

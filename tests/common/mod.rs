@@ -115,3 +115,29 @@ pub fn pyspark_python() -> Option<PathBuf> {
     }
     found
 }
+
+/// Copies the directory tree `from` into `to` (made if missing).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A copy of this repository's project (Loadfile, rules, templates) in a temporary directory,
+/// with `vendor/` linked.
+pub fn project_copy() -> Project {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("project");
+    for sub in ["rules", "templates"] {
+        copy_dir(&repo().join(sub), &root.join(sub));
+    }
+    std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
+    std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
+    Project::at(dir, "project")
+}

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::{Project, repo};
+use crate::common::{Project, project_copy, repo};
 
 /// The p2 render, shared by the tests of this file (rendered once per test binary).
 pub struct Rendered {
@@ -32,30 +32,6 @@ pub fn rendered() -> &'static Rendered {
         assert_eq!(cells.len(), 1120);
         Rendered { _project: p, out, cells }
     })
-}
-
-/// A copy of this repository's project (Loadfile, rules, templates) with `vendor/` linked.
-pub fn project_copy() -> Project {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("project");
-    for sub in ["rules", "templates"] {
-        copy_dir(&repo().join(sub), &root.join(sub));
-    }
-    std::fs::copy(repo().join("Loadfile.toml"), root.join("Loadfile.toml")).unwrap();
-    std::os::unix::fs::symlink(repo().join("vendor"), root.join("vendor")).unwrap();
-    Project::at(dir, "project")
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 pub fn docs(path: &Path) -> Vec<Value> {
