@@ -326,6 +326,15 @@ pub struct GuardResult {
 }
 
 impl Results {
+    /// Each judged cell with its gating metric, where the report knows what it could detect
+    /// (its minimum detectable change, or why it cannot tell): the rows of the files' MDC tables.
+    pub fn detectable(&self) -> Vec<(&CellResult, &MetricResult)> {
+        self.cells
+            .iter()
+            .filter_map(|c| c.metrics.iter().find(|m| m.gating && (m.mdc.is_some() || m.detectable.is_some())).map(|m| (c, m)))
+            .collect()
+    }
+
     /// `1` when a regression or guard breach was found (or an inconclusive cell, with
     /// `fail_on_inconclusive`), `3` when cells failed, else `0`; cells that failed outrank
     /// regressions because the results are incomplete.

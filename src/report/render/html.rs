@@ -85,11 +85,7 @@ pub fn html(a: &Analysis) -> String {
 /// inconclusive, what would settle it.
 fn detectable(r: &crate::report::model::Results) -> String {
     let mut h = String::new();
-    let rows: Vec<_> = r
-        .cells
-        .iter()
-        .filter_map(|c| c.metrics.iter().find(|m| m.gating && (m.mdc.is_some() || m.detectable.is_some())).map(|m| (c, m)))
-        .collect();
+    let rows = r.detectable();
     if rows.is_empty() {
         return h;
     }

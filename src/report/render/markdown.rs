@@ -158,11 +158,7 @@ pub(crate) fn mdc_text(m: &crate::report::model::MetricResult) -> String {
 
 /// Every judged cell's minimum detectable change: what this report could have seen.
 fn detectable(md: &mut String, r: &Results) {
-    let rows: Vec<_> = r
-        .cells
-        .iter()
-        .filter_map(|c| c.metrics.iter().find(|m| m.gating && (m.mdc.is_some() || m.detectable.is_some())).map(|m| (c, m)))
-        .collect();
+    let rows = r.detectable();
     if rows.is_empty() {
         return;
     }
